@@ -1,0 +1,3 @@
+"""Tiered fan-out nodes for LangGraph."""
+
+__all__: list[str] = []
