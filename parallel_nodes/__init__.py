@@ -1,3 +1,58 @@
-"""Tiered fan-out nodes for LangGraph."""
+"""Tiered fan-out nodes for LangGraph: run a node's independent work at once, with per-task
+timeouts, safe defaults, a tier deadline, a sequential opt-out, and an observer hook.
 
-__all__: list[str] = []
+Example:
+    >>> import asyncio
+    >>> from parallel_nodes import Task, Tier, run_tier
+    >>> async def rag(state):
+    ...     return ["doc"]
+    >>> tier = Tier("retrieval", [Task("rag", rag, timeout=1.0, default_factory=list)],
+    ...             timeout=2.0)
+    >>> asyncio.run(run_tier(tier, {"question": "q"}, observers=())).values
+    {'rag': ['doc']}
+"""
+
+from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
+from ._errors import (
+    CircuitOpenError,
+    ConfigError,
+    InvalidOutputError,
+    ParallelNodesError,
+    TaskTimeoutError,
+)
+from ._node import ParallelState, merge_tier_records, parallel_node
+from ._observe import TierObserver, get_default_observers, set_default_observers
+from ._results import TaskResult, TaskStatus, TierResult
+from ._run import abandoned_total, run_tier, straggler_count
+from ._task import Task
+from ._threads import thread_count
+from ._tier import Tier
+from ._workflow import ParallelBaseWorkflow, WorkflowState
+
+__all__ = [
+    "TIER1_TASKS",
+    "TIER2_TASKS",
+    "CircuitOpenError",
+    "ConfigError",
+    "InvalidOutputError",
+    "ParallelBaseWorkflow",
+    "ParallelConfig",
+    "ParallelNodesError",
+    "ParallelState",
+    "Task",
+    "TaskResult",
+    "TaskStatus",
+    "TaskTimeoutError",
+    "Tier",
+    "TierObserver",
+    "TierResult",
+    "WorkflowState",
+    "abandoned_total",
+    "get_default_observers",
+    "merge_tier_records",
+    "parallel_node",
+    "run_tier",
+    "set_default_observers",
+    "straggler_count",
+    "thread_count",
+]

@@ -1,0 +1,114 @@
+"""Every error the library raises.
+
+The tree::
+
+    ParallelNodesError
+    ├── ConfigError (also ValueError)      a Task, Tier or config value is wrong
+    ├── TaskTimeoutError                   a task ran past its timeout or the tier deadline
+    ├── InvalidOutputError                 a task returned a value of the wrong type
+    └── CircuitOpenError                   a task's circuit breaker is open
+
+``TaskTimeoutError`` deliberately does not subclass the built-in ``TimeoutError``: that one is an
+``OSError``, which LangGraph's default ``RetryPolicy`` refuses to retry.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CircuitOpenError",
+    "ConfigError",
+    "InvalidOutputError",
+    "ParallelNodesError",
+    "TaskTimeoutError",
+]
+
+
+class ParallelNodesError(Exception):
+    """Base class of every error raised by this library."""
+
+
+class ConfigError(ParallelNodesError, ValueError):
+    """A configuration value is wrong.
+
+    Attributes:
+        field: The name of the offending field, e.g. ``"timeout"`` or ``"tasks[2].depends_on"``.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class TaskTimeoutError(ParallelNodesError):
+    """A task did not finish within its budget.
+
+    Attributes:
+        task: The task's name.
+        tier: The tier's name.
+        timeout: The budget that ran out, in seconds.
+        elapsed: How long the task had run when it was abandoned, in seconds.
+        attempt: The attempt that was running (1-based).
+        deadline: ``"task"`` when the task's own timeout fired, ``"tier"`` for the tier deadline.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        tier: str,
+        timeout: float,
+        elapsed: float,
+        attempt: int,
+        deadline: str = "task",
+    ) -> None:
+        fix = (
+            f"raise Task(timeout=...) for {task!r} or make it faster"
+            if deadline == "task"
+            else f"raise Tier(timeout=...) for {tier!r} or make {task!r} faster"
+        )
+        super().__init__(
+            f"task {task!r} in tier {tier!r} exceeded its {deadline} budget of {timeout:.3f}s "
+            f"(ran {elapsed:.3f}s, attempt {attempt}); {fix}"
+        )
+        self.task = task
+        self.tier = tier
+        self.timeout = timeout
+        self.elapsed = elapsed
+        self.attempt = attempt
+        self.deadline = deadline
+
+
+class InvalidOutputError(ParallelNodesError):
+    """A task returned a value that is not of its declared ``output_type``.
+
+    Attributes:
+        task: The task's name.
+        expected: The declared type.
+        got: The type of the value that was returned.
+    """
+
+    def __init__(self, *, task: str, expected: type, got: type) -> None:
+        super().__init__(
+            f"task {task!r} returned {got.__name__}, but declares output_type="
+            f"{expected.__name__}; return a {expected.__name__} or change output_type"
+        )
+        self.task = task
+        self.expected = expected
+        self.got = got
+
+
+class CircuitOpenError(ParallelNodesError):
+    """A task's circuit breaker is open, so the call was not made.
+
+    Attributes:
+        breaker: The breaker's name.
+        retry_after: Seconds until the breaker lets a probe call through.
+    """
+
+    def __init__(self, *, breaker: str, retry_after: float) -> None:
+        super().__init__(
+            f"circuit breaker {breaker!r} is open; calls resume in {retry_after:.1f}s. "
+            "Fix the failing backend, or lower BreakerPolicy.recovery_timeout to probe sooner"
+        )
+        self.breaker = breaker
+        self.retry_after = retry_after

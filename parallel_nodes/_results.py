@@ -1,0 +1,117 @@
+"""What a tier run returns: one ``TaskResult`` per task, gathered in a ``TierResult``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["TaskResult", "TaskStatus", "TierResult"]
+
+
+class TaskStatus(StrEnum):
+    """How a task ended. Every task of a tier run ends with exactly one of these."""
+
+    OK = "ok"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    CIRCUIT_OPEN = "circuit_open"
+    INVALID_OUTPUT = "invalid_output"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """The outcome of one task in one tier run.
+
+    ``value`` is the task's own value when ``status`` is ``OK``, its safe default otherwise.
+    """
+
+    name: str
+    """The task's name."""
+    status: TaskStatus
+    """How the task ended."""
+    value: Any
+    """The value written to the task's output key."""
+    duration: float
+    """Seconds from the task's start to its end (or abandonment); 0 when it never started."""
+    attempts: int = 1
+    """Attempts made, retries included; 0 when the task never started."""
+    error: BaseException | None = None
+    """The exception behind a non-OK status, if any."""
+    output_key: str = ""
+    """The state key the value is written to."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the task finished with its own value."""
+        return self.status is TaskStatus.OK
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the task fell back to its default (a disabled task is not degraded)."""
+        return self.status is not TaskStatus.OK and self.status is not TaskStatus.SKIPPED
+
+
+@dataclass(frozen=True, slots=True)
+class TierResult:
+    """The outcome of one tier run.
+
+    Example:
+        >>> result = TierResult(tier="t", mode="default", tasks={}, wall_time=0.0)
+        >>> result.speedup
+        0.0
+    """
+
+    tier: str
+    """The tier's name."""
+    mode: str
+    """The mode label the run was made under (for metrics)."""
+    tasks: Mapping[str, TaskResult]
+    """Each task's result, by task name, in the tier's declared order."""
+    wall_time: float
+    """Seconds from the tier's start to its return."""
+    deadline_exceeded: bool = False
+    """Whether the tier deadline cut off at least one task."""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Each task's value by its output key."""
+        return {r.output_key or r.name: r.value for r in self.tasks.values()}
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        """The names of the tasks that fell back to their default."""
+        return tuple(r.name for r in self.tasks.values() if r.degraded)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether no task degraded."""
+        return not any(r.degraded for r in self.tasks.values())
+
+    @property
+    def speedup(self) -> float:
+        """The sum of the task durations over the wall time: what running at once saved."""
+        if self.wall_time <= 0:
+            return 0.0
+        return sum(r.duration for r in self.tasks.values()) / self.wall_time
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe summary for graph state and logs: statuses, timings, degraded names."""
+        return {
+            "wall_time": self.wall_time,
+            "speedup": self.speedup,
+            "deadline_exceeded": self.deadline_exceeded,
+            "degraded": list(self.degraded),
+            "tasks": {
+                r.name: {
+                    "status": r.status.value,
+                    "duration": r.duration,
+                    "attempts": r.attempts,
+                    "error": None if r.error is None else type(r.error).__name__,
+                }
+                for r in self.tasks.values()
+            },
+        }

@@ -1,0 +1,442 @@
+"""``run_tier``: the scheduler that runs a tier's tasks and holds its deadline.
+
+One asyncio task per task, and timers instead of waiting: every task has a timer at its own
+timeout, the tier has one at its deadline, and when a timer fires the task is cancelled and
+*abandoned* — never awaited. That is what keeps the deadline for tasks that swallow
+``CancelledError`` or block in a thread. Abandoned tasks are held in ``_STRAGGLERS`` until they
+end, so none is garbage-collected while pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
+from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
+from ._results import TaskResult, TaskStatus, TierResult
+from ._retry import call_with_retry
+from ._task import Task
+from ._threads import run_in_thread
+from ._tier import Tier
+
+__all__ = ["abandoned_total", "run_tier", "straggler_count"]
+
+_log = logging.getLogger("parallel_nodes")
+
+_STRAGGLERS: set[asyncio.Task[Any]] = set()
+_abandoned = 0
+
+
+def straggler_count() -> int:
+    """Abandoned tasks that have not ended yet (a task that ignores cancellation stays here)."""
+    return len(_STRAGGLERS)
+
+
+def abandoned_total() -> int:
+    """Tasks abandoned at a timeout or deadline since the process started."""
+    return _abandoned
+
+
+def _forget(atask: asyncio.Task[Any]) -> None:
+    _STRAGGLERS.discard(atask)
+    if not atask.cancelled():
+        atask.exception()  # mark it retrieved: an abandoned failure is already recorded
+
+
+def _status_of(exc: BaseException) -> TaskStatus:
+    if isinstance(exc, TaskTimeoutError):
+        return TaskStatus.TIMEOUT
+    if isinstance(exc, CircuitOpenError):
+        return TaskStatus.CIRCUIT_OPEN
+    if isinstance(exc, InvalidOutputError):
+        return TaskStatus.INVALID_OUTPUT
+    return TaskStatus.ERROR
+
+
+async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
+    """The slow path: sync functions, retries and output checks."""
+    if task.retry is None:
+        value = await (task.fn(*args) if task.is_async else run_in_thread(task.fn, args))
+    else:
+
+        def attempt() -> Any:
+            return task.fn(*args) if task.is_async else run_in_thread(task.fn, args)
+
+        value = await call_with_retry(
+            attempt,
+            task.retry,
+            budget=task.timeout,
+            task=task.name,
+            tier=slot.run.tier.name,
+            counter=slot,
+        )
+    expected = task.output_type
+    if expected is not None and not isinstance(value, expected):
+        raise InvalidOutputError(
+            task=task.name,
+            expected=expected if isinstance(expected, type) else expected[0],
+            got=type(value),
+        )
+    return value
+
+
+class _Slot:
+    """One running task: its asyncio task, its timer, and whether its result is recorded."""
+
+    __slots__ = ("atask", "attempts", "closed", "index", "run", "started", "timer")
+
+    def __init__(self, run: _TierRun, index: int, started: float) -> None:
+        self.run = run
+        self.index = index
+        self.started = started
+        self.attempts = 1
+        self.closed = False
+        self.atask: asyncio.Task[Any] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def on_done(self, atask: asyncio.Task[Any]) -> None:
+        if self.closed:
+            _forget(atask)
+        else:
+            self.run.finish(self, atask)
+
+    def on_timeout(self) -> None:
+        if not self.closed:
+            task = self.run.tier.tasks[self.index]
+            self.run.abandon(self, task.timeout, "task")
+
+
+class _TierRun:
+    __slots__ = (
+        "closing",
+        "deadline",
+        "deadline_hit",
+        "done",
+        "emit",
+        "fatal",
+        "limit",
+        "loop",
+        "mode",
+        "observers",
+        "open",
+        "queue",
+        "results",
+        "running",
+        "runtime",
+        "start",
+        "state",
+        "tier",
+        "values",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        tier: Tier,
+        state: Mapping[str, Any],
+        runtime: Any,
+        mode: str,
+        observers: tuple[TierObserver, ...],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.tier = tier
+        self.state = state
+        self.runtime = runtime
+        self.mode = mode
+        self.observers = observers
+        self.loop = loop
+        n = len(tier.tasks)
+        self.results: list[TaskResult | None] = [None] * n
+        self.values: dict[str, Any] = {}
+        self.waiting = [len(t.depends_on) for t in tier.tasks]
+        self.queue: deque[int] = deque(i for i in tier.order if not self.waiting[i])
+        self.running: dict[int, _Slot] = {}
+        self.open = n
+        self.limit = n if tier.parallel else 1
+        self.closing = False
+        self.deadline_hit = False
+        self.fatal: BaseException | None = None
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.start = loop.time()
+        self.deadline = self.start + tier.timeout
+        writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
+        self.emit: Callable[[Any], None] | None = writer
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        queue, running, tasks = self.queue, self.running, self.tier.tasks
+        while queue and len(running) < self.limit and not self.closing:
+            i = queue.popleft()
+            task = tasks[i]
+            if task.enabled:
+                self.launch(i, task)
+            else:
+                self.record(
+                    i,
+                    TaskResult(
+                        task.name,
+                        TaskStatus.SKIPPED,
+                        task.make_default(),
+                        0.0,
+                        0,
+                        None,
+                        task.output_key,
+                    ),
+                )
+
+    def launch(self, i: int, task: Task) -> None:
+        loop = self.loop
+        state = self.state
+        if task.depends_on:
+            tasks = self.tier.tasks
+            names = {t.name: t.output_key for t in tasks}
+            state = {**state, **{names[d]: self.values[d] for d in task.depends_on}}
+        args = (state, self.runtime) if task.takes_runtime else (state,)
+        now = loop.time()
+        slot = _Slot(self, i, now)
+        if task.is_async and task.retry is None and task.output_type is None:
+            coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
+        else:
+            coro = _invoke(task, args, slot)
+        self.running[i] = slot
+        if self.emit is not None:
+            self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
+        atask = loop.create_task(coro)
+        slot.atask = atask
+        atask.add_done_callback(slot.on_done)
+        if now + task.timeout < self.deadline:
+            slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
+
+    def finish(self, slot: _Slot, atask: asyncio.Task[Any]) -> None:
+        slot.closed = True
+        if slot.timer is not None:
+            slot.timer.cancel()
+        i = slot.index
+        del self.running[i]
+        task = self.tier.tasks[i]
+        duration = self.loop.time() - slot.started
+        if atask.cancelled():
+            result = TaskResult(
+                task.name,
+                TaskStatus.CANCELLED,
+                task.make_default(),
+                duration,
+                slot.attempts,
+                None,
+                task.output_key,
+            )
+        else:
+            exc = atask.exception()
+            if exc is None:
+                value = atask.result()
+                result = TaskResult(
+                    task.name, TaskStatus.OK, value, duration, slot.attempts, None, task.output_key
+                )
+            else:
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    self.fatal = exc
+                result = TaskResult(
+                    task.name,
+                    _status_of(exc),
+                    task.make_default(),
+                    duration,
+                    slot.attempts,
+                    exc,
+                    task.output_key,
+                )
+        self.record(i, result)
+
+    def abandon(self, slot: _Slot, budget: float, which: str) -> None:
+        global _abandoned
+        slot.closed = True
+        if slot.timer is not None:
+            slot.timer.cancel()
+        i = slot.index
+        del self.running[i]
+        task = self.tier.tasks[i]
+        atask = slot.atask
+        if atask is not None:
+            atask.cancel()
+            _STRAGGLERS.add(atask)
+        _abandoned += 1
+        elapsed = self.loop.time() - slot.started
+        _log.warning(
+            "abandoned task %s in tier %s after %.3fs (%s budget)",
+            task.name,
+            self.tier.name,
+            elapsed,
+            which,
+        )
+        error = TaskTimeoutError(
+            task=task.name,
+            tier=self.tier.name,
+            timeout=budget,
+            elapsed=elapsed,
+            attempt=slot.attempts,
+            deadline=which,
+        )
+        self.record(
+            i,
+            TaskResult(
+                task.name,
+                TaskStatus.TIMEOUT,
+                task.make_default(),
+                elapsed,
+                slot.attempts,
+                error,
+                task.output_key,
+            ),
+        )
+
+    def record(self, i: int, result: TaskResult) -> None:
+        self.results[i] = result
+        task = self.tier.tasks[i]
+        self.values[task.name] = result.value
+        if self.observers:
+            notify_task(self.observers, self.tier.name, self.mode, result)
+        if self.emit is not None:
+            self.emit(
+                {
+                    "parallel_nodes": "task_finished",
+                    "tier": self.tier.name,
+                    "task": task.name,
+                    "status": result.status.value,
+                    "duration": result.duration,
+                }
+            )
+        self.open -= 1
+        if self.open == 0 or self.fatal is not None:
+            if not self.done.done():
+                self.done.set_result(None)
+            return
+        waiting, queue = self.waiting, self.queue
+        for j in self.tier.dependents[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                queue.append(j)
+        self.pump()
+
+    # -- the deadline -----------------------------------------------------------------------
+
+    def on_deadline(self) -> None:
+        if self.open == 0:
+            return
+        self.deadline_hit = True
+        self.close("tier")
+
+    def close(self, which: str) -> None:
+        """Give every task without a result its default: abandon the running, drop the rest."""
+        self.closing = True
+        for slot in list(self.running.values()):
+            self.abandon(slot, self.tier.timeout, which)
+        for i, task in enumerate(self.tier.tasks):
+            if self.results[i] is None:
+                status = TaskStatus.TIMEOUT if task.enabled else TaskStatus.SKIPPED
+                error = None
+                if task.enabled:
+                    error = TaskTimeoutError(
+                        task=task.name,
+                        tier=self.tier.name,
+                        timeout=self.tier.timeout,
+                        elapsed=0.0,
+                        attempt=0,
+                        deadline=which,
+                    )
+                self.record(
+                    i,
+                    TaskResult(
+                        task.name, status, task.make_default(), 0.0, 0, error, task.output_key
+                    ),
+                )
+
+    async def execute(self) -> TierResult:
+        timer = self.loop.call_at(self.deadline, self.on_deadline)
+        try:
+            self.pump()
+            if self.open:
+                await self.done
+        except asyncio.CancelledError:
+            self.close("cancelled")
+            raise
+        finally:
+            timer.cancel()
+        if self.fatal is not None:
+            self.close("cancelled")
+            raise self.fatal
+        tasks = self.tier.tasks
+        result = TierResult(
+            tier=self.tier.name,
+            mode=self.mode,
+            tasks={tasks[i].name: r for i, r in enumerate(self.results) if r is not None},
+            wall_time=self.loop.time() - self.start,
+            deadline_exceeded=self.deadline_hit,
+        )
+        if self.observers:
+            notify_tier(self.observers, result)
+        return result
+
+
+async def run_tier(
+    tier: Tier,
+    state: Mapping[str, Any],
+    runtime: Any = None,
+    *,
+    mode: str = "default",
+    observers: tuple[TierObserver, ...] | list[TierObserver] | None = None,
+) -> TierResult:
+    """Run a tier's tasks at once and return within its deadline, whatever the tasks do.
+
+    Args:
+        tier: The tier to run.
+        state: The graph state (any mapping); each task receives it.
+        runtime: LangGraph's ``Runtime``, passed to tasks that take it. When it has a
+            ``stream_writer``, a ``task_started`` and a ``task_finished`` event per task go to
+            LangGraph's ``custom`` stream.
+        mode: A label for metrics (a mode name declared in code, never user text).
+        observers: Observers for this run; ``None`` means the process-wide defaults.
+
+    Returns:
+        Every task's result; failed, timed-out and disabled tasks carry their defaults.
+
+    Raises:
+        TypeError: If ``tier`` is not a ``Tier`` or ``state`` is not a mapping.
+        KeyboardInterrupt, SystemExit: Re-raised from a task; they are never swallowed.
+
+    Example:
+        >>> import asyncio
+        >>> tier = Tier("t", [Task("a", lambda s: s["x"] + 1, timeout=1.0)], timeout=1.0)
+        >>> asyncio.run(run_tier(tier, {"x": 1}, observers=())).values
+        {'a': 2}
+    """
+    if not isinstance(tier, Tier):
+        raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"state: expected a mapping such as the graph state dict, got {type(state).__name__}"
+        )
+    if not isinstance(mode, str) or not mode:
+        raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
+    obs = get_default_observers() if observers is None else tuple(observers)
+    loop = asyncio.get_running_loop()
+    if not tier.enabled:
+        return _skip_all(tier, mode, obs)
+    return await _TierRun(tier, state, runtime, mode, obs, loop).execute()
+
+
+def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:
+    results = {
+        t.name: TaskResult(t.name, TaskStatus.SKIPPED, t.make_default(), 0.0, 0, None, t.output_key)
+        for t in tier.tasks
+    }
+    if observers:
+        for r in results.values():
+            notify_task(observers, tier.name, mode, r)
+    result = TierResult(tier=tier.name, mode=mode, tasks=results, wall_time=0.0)
+    if observers:
+        notify_tier(observers, result)
+    return result

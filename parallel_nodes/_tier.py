@@ -1,0 +1,120 @@
+"""``Tier``: tasks that run at once under one deadline, as frozen configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ._errors import ConfigError
+from ._task import Task, coerce_seconds
+
+__all__ = ["Tier"]
+
+
+def _topological_order(
+    tasks: tuple[Task, ...], tier: str
+) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """Kahn's algorithm, stable in declared order; rejects unknown names and cycles."""
+    index = {t.name: i for i, t in enumerate(tasks)}
+    indegree = [0] * len(tasks)
+    for i, t in enumerate(tasks):
+        for dep in t.depends_on:
+            if dep not in index:
+                raise ConfigError(
+                    f"{tier}.{t.name}.depends_on",
+                    f"unknown task {dep!r}; known tasks are {sorted(index)}",
+                )
+            if dep == t.name:
+                raise ConfigError(f"{tier}.{t.name}.depends_on", "a task cannot depend on itself")
+            indegree[i] += 1
+    dependents: list[list[int]] = [[] for _ in tasks]
+    for i, t in enumerate(tasks):
+        for dep in t.depends_on:
+            dependents[index[dep]].append(i)
+    ready = [i for i in range(len(tasks)) if indegree[i] == 0]
+    order: list[int] = []
+    while ready:
+        i = ready.pop(0)
+        order.append(i)
+        for j in dependents[i]:
+            indegree[j] -= 1
+            if indegree[j] == 0:
+                ready.append(j)
+    if len(order) != len(tasks):
+        cycle = sorted(tasks[i].name for i in range(len(tasks)) if indegree[i] > 0)
+        raise ConfigError(
+            f"{tier}.depends_on", f"dependency cycle among {cycle}; remove one of the edges"
+        )
+    return tuple(order), tuple(tuple(d) for d in dependents)
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Tier:
+    """Tasks that run at once, under one deadline.
+
+    At the deadline every unfinished task gets its default, and the tier returns what finished.
+    ``parallel=False`` runs the same tasks one after another, in dependency order, with the same
+    results, defaults and deadline: the rollback switch.
+
+    Example:
+        >>> tier = Tier("retrieval", [Task("a", lambda s: 1, timeout=1.0)], timeout=2.0)
+        >>> [t.name for t in tier.tasks]
+        ['a']
+    """
+
+    name: str
+    """The tier's name; also a metric label."""
+    tasks: tuple[Task, ...]
+    """The tasks, in declared order."""
+    timeout: float
+    """The deadline for the whole tier, in seconds."""
+    parallel: bool
+    """``False`` runs the tasks one at a time."""
+    enabled: bool
+    """A disabled tier skips every task; each gets its default."""
+    order: tuple[int, ...] = field(repr=False)
+    """Indexes of ``tasks`` in a dependency-respecting order."""
+    dependents: tuple[tuple[int, ...], ...] = field(repr=False)
+    """For each task, the indexes of the tasks that depend on it."""
+    has_dependencies: bool = field(repr=False)
+
+    def __init__(
+        self,
+        name: str,
+        tasks: Iterable[Task],
+        *,
+        timeout: float | timedelta,
+        parallel: bool = True,
+        enabled: bool = True,
+    ) -> None:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError("name", f"must be a Python identifier such as 'tier1', got {name!r}")
+        if isinstance(tasks, Task):
+            raise ConfigError(f"{name}.tasks", "must be a list of Task, e.g. [task]")
+        items = tuple(tasks)
+        if not items:
+            raise ConfigError(f"{name}.tasks", "a tier needs at least one Task")
+        seen: set[str] = set()
+        keys: set[str] = set()
+        for i, t in enumerate(items):
+            if not isinstance(t, Task):
+                raise ConfigError(f"{name}.tasks[{i}]", f"must be a Task, got {type(t).__name__}")
+            if t.name in seen:
+                raise ConfigError(f"{name}.tasks[{i}].name", f"duplicate task name {t.name!r}")
+            if t.output_key in keys:
+                raise ConfigError(
+                    f"{name}.tasks[{i}].output_key", f"two tasks write {t.output_key!r}"
+                )
+            seen.add(t.name)
+            keys.add(t.output_key)
+        setattr_ = object.__setattr__
+        setattr_(self, "name", name)
+        setattr_(self, "tasks", items)
+        setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
+        setattr_(self, "parallel", bool(parallel))
+        setattr_(self, "enabled", bool(enabled))
+        order, dependents = _topological_order(items, name)
+        setattr_(self, "order", order)
+        setattr_(self, "dependents", dependents)
+        setattr_(self, "has_dependencies", any(t.depends_on for t in items))

@@ -1,0 +1,232 @@
+"""``ParallelBaseWorkflow``: the two-tier RAG template that the modes subclass."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, ClassVar, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
+from ._node import META_KEY, merge_tier_records
+from ._observe import TierObserver
+from ._results import TierResult
+from ._run import run_tier
+from ._task import Task
+from ._tier import Tier
+
+__all__ = ["ParallelBaseWorkflow", "WorkflowState"]
+
+
+class WorkflowState(TypedDict, total=False):
+    """The state every workflow shares; each task writes the key named after it."""
+
+    question: str
+    messages: Annotated[list[AnyMessage], add_messages]
+    answer: str
+    rag_retrieval: list[Any]
+    tool_suggestion: list[Any]
+    memory_retrieval: list[Any]
+    quality_scoring: dict[str, Any]
+    citation_extraction: dict[str, Any]
+    cost_tracking: dict[str, Any]
+    parallel: Annotated[dict[str, Any], merge_tier_records]
+
+
+_DEFAULTS: Mapping[str, Callable[[], Any]] = {
+    "rag_retrieval": list,
+    "tool_suggestion": list,
+    "memory_retrieval": list,
+    "quality_scoring": dict,
+    "citation_extraction": dict,
+    "cost_tracking": dict,
+}
+
+
+class ParallelBaseWorkflow(ABC):
+    """Retrieve in parallel, generate, then score in parallel: the template the modes subclass.
+
+    Tier 1 (``parallel_retrieval_node``) runs ``_rag_retrieval_task``, ``_tool_suggestion_task``
+    and ``_memory_retrieval_task`` at once; ``_generate`` writes the answer; tier 2
+    (``parallel_post_generation_node``) runs ``_quality_scoring_task``,
+    ``_citation_extraction_task`` and ``_cost_tracking_task`` at once. Override the tasks you
+    need: a task whose method is not overridden is skipped and gets its empty default. Each
+    task method takes ``(state, runtime)``, and may be async or sync.
+
+    Example:
+        >>> class Echo(ParallelBaseWorkflow):
+        ...     async def _rag_retrieval_task(self, state, runtime):
+        ...         return [f"doc for {state['question']}"]
+        ...     async def _generate(self, state, runtime):
+        ...         return {"answer": " ".join(state["rag_retrieval"])}
+        >>> import asyncio
+        >>> graph = Echo(config={"metrics": False}).compile()
+        >>> asyncio.run(graph.ainvoke({"question": "q"}))["answer"]
+        'doc for q'
+    """
+
+    mode: ClassVar[str] = "base"
+    """The ``mode`` metric label for this workflow's tiers."""
+    state_schema: ClassVar[type[Any]] = WorkflowState
+    """The graph's state type; subclasses may extend ``WorkflowState``."""
+    TIER1_NAME: ClassVar[str] = "retrieval"
+    TIER2_NAME: ClassVar[str] = "post_generation"
+
+    def __init__(
+        self,
+        *,
+        config: ParallelConfig | Mapping[str, Any] | None = None,
+        observers: Iterable[TierObserver] | None = None,
+    ) -> None:
+        """Build the tiers from ``config``.
+
+        Args:
+            config: A ``ParallelConfig``, or a mapping of its fields.
+            observers: Observers for both tiers; ``None`` means the process-wide defaults
+                (the Prometheus metrics), and ``config.metrics=False`` means none.
+
+        Raises:
+            pydantic.ValidationError: A config value is wrong; the error names the field.
+        """
+        if isinstance(config, ParallelConfig):
+            self.config = config
+        else:
+            self.config = ParallelConfig.model_validate(dict(config or {}))
+        if not self.config.metrics:
+            self._observers: tuple[TierObserver, ...] | None = ()
+        else:
+            self._observers = None if observers is None else tuple(observers)
+        cfg = self.config
+        self.tier1 = self._make_tier(
+            self.TIER1_NAME,
+            TIER1_TASKS,
+            cfg.tier1_timeout,
+            cfg.enable_parallel_tier1,
+            cfg.enable_tier1,
+        )
+        self.tier2 = self._make_tier(
+            self.TIER2_NAME,
+            TIER2_TASKS,
+            cfg.tier2_timeout,
+            cfg.enable_parallel_tier2,
+            cfg.enable_tier2,
+        )
+
+    # -- the six tasks: override the ones you need ----------------------------------------
+
+    async def _rag_retrieval_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
+        """Retrieve documents for ``state["question"]``."""
+        raise NotImplementedError
+
+    async def _tool_suggestion_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
+        """Suggest tools for the question."""
+        raise NotImplementedError
+
+    async def _memory_retrieval_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
+        """Recall long-term memories relevant to the question (``runtime.store``)."""
+        raise NotImplementedError
+
+    async def _quality_scoring_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
+        """Score the answer."""
+        raise NotImplementedError
+
+    async def _citation_extraction_task(
+        self, state: Mapping[str, Any], runtime: Runtime[Any]
+    ) -> Any:
+        """Map the answer's citations to sources."""
+        raise NotImplementedError
+
+    async def _cost_tracking_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
+        """Price the generation."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def _generate(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
+        """Write the answer from tier 1's results; return a state update."""
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _overrides(self, name: str) -> bool:
+        attr = f"_{name}_task"
+        return getattr(type(self), attr) is not getattr(ParallelBaseWorkflow, attr)
+
+    def _make_task(self, name: str) -> Task:
+        return Task(
+            name,
+            getattr(self, f"_{name}_task"),
+            timeout=self.config.timeout_for(name),
+            default_factory=_DEFAULTS[name],
+            enabled=self.config.task_enabled(name) and self._overrides(name),
+        )
+
+    def _make_tier(
+        self, name: str, tasks: Iterable[str], timeout: float, parallel: bool, enabled: bool
+    ) -> Tier:
+        return Tier(
+            name,
+            [self._make_task(t) for t in tasks],
+            timeout=timeout,
+            parallel=parallel,
+            enabled=enabled,
+        )
+
+    async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:
+        result: TierResult = await run_tier(
+            tier, state, runtime, mode=self.mode, observers=self._observers
+        )
+        update = result.values
+        update[META_KEY] = {tier.name: result.to_record()}
+        return update
+
+    async def parallel_retrieval_node(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
+        """Tier 1: retrieval, tool suggestion and memory, at once."""
+        return await self._run(self.tier1, state, runtime)
+
+    async def generate_node(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
+        """The generation step between the tiers."""
+        return await self._generate(state, runtime)
+
+    async def parallel_post_generation_node(
+        self, state: Any, runtime: Runtime[Any]
+    ) -> dict[str, Any]:
+        """Tier 2: quality, citations and cost, at once."""
+        return await self._run(self.tier2, state, runtime)
+
+    def build_graph(self) -> StateGraph[Any, Any, Any, Any]:
+        """The uncompiled graph: retrieval -> generate -> post_generation.
+
+        Subclasses that add steps (an approval, a memory write) override this and call
+        ``super().build_graph()`` before rewiring.
+        """
+        builder: StateGraph[Any, Any, Any, Any] = StateGraph(self.state_schema)
+        builder.add_node("parallel_retrieval", self.parallel_retrieval_node)
+        builder.add_node("generate", self.generate_node)
+        builder.add_node("parallel_post_generation", self.parallel_post_generation_node)
+        builder.add_edge(START, "parallel_retrieval")
+        builder.add_edge("parallel_retrieval", "generate")
+        builder.add_edge("generate", "parallel_post_generation")
+        builder.add_edge("parallel_post_generation", END)
+        return builder
+
+    def compile(
+        self, *, checkpointer: Any = None, store: Any = None, **kwargs: Any
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """Compile ``build_graph()``, passing the checkpointer and store through."""
+        return self.build_graph().compile(checkpointer=checkpointer, store=store, **kwargs)
+
+    @staticmethod
+    def _calculate_speedup(durations: Iterable[float], wall_time: float) -> float:
+        """The sum of the task durations over the wall time (0.0 for a zero wall time).
+
+        Raises:
+            ValueError: If the wall time or a duration is negative.
+        """
+        items = list(durations)
+        if wall_time < 0 or any(d < 0 for d in items):
+            raise ValueError("wall_time and durations must be >= 0 seconds")
+        return 0.0 if wall_time == 0 else sum(items) / wall_time
