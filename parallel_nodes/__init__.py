@@ -12,6 +12,8 @@ Example:
     {'rag': ['doc']}
 """
 
+import logging as _logging
+
 from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 from ._errors import (
     CircuitOpenError,
@@ -20,7 +22,7 @@ from ._errors import (
     ParallelNodesError,
     TaskTimeoutError,
 )
-from ._node import ParallelState, merge_tier_records, parallel_node
+from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
 from ._observe import TierObserver, get_default_observers, set_default_observers
 from ._results import TaskResult, TaskStatus, TierResult
 from ._run import abandoned_total, run_tier, straggler_count
@@ -28,6 +30,9 @@ from ._task import Task
 from ._threads import thread_count
 from ._tier import Tier
 from ._workflow import ParallelBaseWorkflow, WorkflowState
+
+# A library logs, it does not print: handlers are the application's choice.
+_logging.getLogger("parallel_nodes").addHandler(_logging.NullHandler())
 
 __all__ = [
     "TIER1_TASKS",
@@ -37,6 +42,7 @@ __all__ = [
     "InvalidOutputError",
     "ParallelBaseWorkflow",
     "ParallelConfig",
+    "ParallelNode",
     "ParallelNodesError",
     "ParallelState",
     "Task",

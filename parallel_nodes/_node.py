@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, TypedDict
+from collections.abc import Awaitable, Mapping
+from typing import Annotated, Any, Protocol, TypedDict
 
 from langgraph.runtime import Runtime
 
@@ -12,7 +12,7 @@ from ._observe import TierObserver
 from ._run import run_tier
 from ._tier import Tier
 
-__all__ = ["ParallelState", "merge_tier_records", "parallel_node"]
+__all__ = ["ParallelNode", "ParallelState", "merge_tier_records", "parallel_node"]
 
 META_KEY = "parallel"
 
@@ -22,6 +22,12 @@ def merge_tier_records(
 ) -> dict[str, Any]:
     """State reducer: each tier's record replaces only its own entry."""
     return {**(left or {}), **(right or {})}
+
+
+class ParallelNode(Protocol):
+    """What ``parallel_node`` returns: an async node taking the state and LangGraph's runtime."""
+
+    def __call__(self, state: Any, *, runtime: Runtime[Any]) -> Awaitable[dict[str, Any]]: ...
 
 
 class ParallelState(TypedDict, total=False):
@@ -39,7 +45,7 @@ def parallel_node(
     mode: str = "default",
     meta_key: str | None = META_KEY,
     observers: tuple[TierObserver, ...] | None = None,
-) -> Callable[[Mapping[str, Any], Runtime[Any]], Awaitable[dict[str, Any]]]:
+) -> ParallelNode:
     """Make an async LangGraph node that runs ``tier`` and writes each task's value to state.
 
     Args:
@@ -67,7 +73,7 @@ def parallel_node(
     observer_tuple = None if observers is None else tuple(observers)
     name = tier.name
 
-    async def node(state: Mapping[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
+    async def node(state: Any, *, runtime: Runtime[Any]) -> dict[str, Any]:
         result = await run_tier(tier, state, runtime, mode=mode, observers=observer_tuple)
         update = result.values
         if meta_key is not None:
