@@ -22,10 +22,12 @@ from ._errors import (
     ParallelNodesError,
     TaskTimeoutError,
 )
+from ._map import map_task
 from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
 from ._observe import TierObserver, get_default_observers, set_default_observers
 from ._results import TaskResult, TaskStatus, TierResult
 from ._run import abandoned_total, run_tier, straggler_count
+from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
 from ._task import Task
 from ._threads import thread_count
 from ._tier import Tier
@@ -35,6 +37,9 @@ from ._workflow import ParallelBaseWorkflow, WorkflowState
 _logging.getLogger("parallel_nodes").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "ALL",
+    "FIRST_SUCCESS",
+    "RACE",
     "TIER1_TASKS",
     "TIER2_TASKS",
     "CircuitOpenError",
@@ -45,6 +50,8 @@ __all__ = [
     "ParallelNode",
     "ParallelNodesError",
     "ParallelState",
+    "Strategy",
+    "StrategyKind",
     "Task",
     "TaskResult",
     "TaskStatus",
@@ -55,8 +62,11 @@ __all__ = [
     "WorkflowState",
     "abandoned_total",
     "get_default_observers",
+    "good_enough",
+    "map_task",
     "merge_tier_records",
     "parallel_node",
+    "quorum",
     "run_tier",
     "set_default_observers",
     "straggler_count",

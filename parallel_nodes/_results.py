@@ -75,6 +75,8 @@ class TierResult:
     """Seconds from the tier's start to its return."""
     deadline_exceeded: bool = False
     """Whether the tier deadline cut off at least one task."""
+    winner: str | None = None
+    """The first task to succeed (what ``FIRST_SUCCESS`` returns early on), if any."""
 
     @property
     def values(self) -> dict[str, Any]:
@@ -104,6 +106,7 @@ class TierResult:
             "wall_time": self.wall_time,
             "speedup": self.speedup,
             "deadline_exceeded": self.deadline_exceeded,
+            "winner": self.winner,
             "degraded": list(self.degraded),
             "tasks": {
                 r.name: {

@@ -19,6 +19,7 @@ from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTime
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
 from ._results import TaskResult, TaskStatus, TierResult
 from ._retry import call_with_retry
+from ._strategy import StrategyKind
 from ._task import Task
 from ._threads import run_in_thread
 from ._tier import Tier
@@ -118,20 +119,26 @@ class _TierRun:
         "done",
         "emit",
         "fatal",
+        "finished",
+        "kind",
         "limit",
         "loop",
         "mode",
         "observers",
+        "ok",
         "open",
         "queue",
+        "required_open",
         "results",
         "running",
         "runtime",
+        "soft_passed",
         "start",
         "state",
         "tier",
         "values",
         "waiting",
+        "winner",
     )
 
     def __init__(
@@ -156,7 +163,13 @@ class _TierRun:
         self.queue: deque[int] = deque(i for i in tier.order if not self.waiting[i])
         self.running: dict[int, _Slot] = {}
         self.open = n
-        self.limit = n if tier.parallel else 1
+        self.limit = tier.max_concurrency
+        self.kind = tier.strategy.kind
+        self.ok = 0
+        self.finished = 0
+        self.required_open = sum(1 for t in tier.tasks if t.required and t.enabled)
+        self.soft_passed = False
+        self.winner: str | None = None
         self.closing = False
         self.deadline_hit = False
         self.fatal: BaseException | None = None
@@ -265,6 +278,20 @@ class _TierRun:
             _STRAGGLERS.add(atask)
         _abandoned += 1
         elapsed = self.loop.time() - slot.started
+        if which not in ("task", "tier"):  # a strategy's loser, or the caller was cancelled
+            self.record(
+                i,
+                TaskResult(
+                    task.name,
+                    TaskStatus.CANCELLED,
+                    task.make_default(),
+                    elapsed,
+                    slot.attempts,
+                    None,
+                    task.output_key,
+                ),
+            )
+            return
         _log.warning(
             "abandoned task %s in tier %s after %.3fs (%s budget)",
             task.name,
@@ -310,9 +337,21 @@ class _TierRun:
                 }
             )
         self.open -= 1
+        status = result.status
+        if status is TaskStatus.OK:
+            self.ok += 1
+            if self.winner is None:
+                self.winner = task.name
+        if status is not TaskStatus.SKIPPED:
+            self.finished += 1
+        if task.required and task.enabled:
+            self.required_open -= 1
         if self.open == 0 or self.fatal is not None:
             if not self.done.done():
                 self.done.set_result(None)
+            return
+        if self.kind is not StrategyKind.ALL and not self.closing and self.satisfied():
+            self.close("strategy")
             return
         waiting, queue = self.waiting, self.queue
         for j in self.tier.dependents[i]:
@@ -320,6 +359,21 @@ class _TierRun:
             if not waiting[j]:
                 queue.append(j)
         self.pump()
+
+    def satisfied(self) -> bool:
+        kind = self.kind
+        if kind is StrategyKind.FIRST_SUCCESS:
+            return self.ok >= 1
+        if kind is StrategyKind.RACE:
+            return self.finished >= 1
+        if kind is StrategyKind.QUORUM:
+            return self.ok >= self.tier.strategy.k
+        return self.soft_passed and self.required_open == 0  # GOOD_ENOUGH
+
+    def on_soft_deadline(self) -> None:
+        self.soft_passed = True
+        if self.open and not self.closing and self.required_open == 0:
+            self.close("strategy")
 
     # -- the deadline -----------------------------------------------------------------------
 
@@ -336,9 +390,14 @@ class _TierRun:
             self.abandon(slot, self.tier.timeout, which)
         for i, task in enumerate(self.tier.tasks):
             if self.results[i] is None:
-                status = TaskStatus.TIMEOUT if task.enabled else TaskStatus.SKIPPED
+                if not task.enabled:
+                    status = TaskStatus.SKIPPED
+                elif which in ("task", "tier"):
+                    status = TaskStatus.TIMEOUT
+                else:
+                    status = TaskStatus.CANCELLED
                 error = None
-                if task.enabled:
+                if status is TaskStatus.TIMEOUT:
                     error = TaskTimeoutError(
                         task=task.name,
                         tier=self.tier.name,
@@ -356,6 +415,11 @@ class _TierRun:
 
     async def execute(self) -> TierResult:
         timer = self.loop.call_at(self.deadline, self.on_deadline)
+        soft = None
+        if self.kind is StrategyKind.GOOD_ENOUGH:
+            soft = self.loop.call_at(
+                self.start + self.tier.strategy.soft_timeout, self.on_soft_deadline
+            )
         try:
             self.pump()
             if self.open:
@@ -365,6 +429,8 @@ class _TierRun:
             raise
         finally:
             timer.cancel()
+            if soft is not None:
+                soft.cancel()
         if self.fatal is not None:
             self.close("cancelled")
             raise self.fatal
@@ -375,6 +441,7 @@ class _TierRun:
             tasks={tasks[i].name: r for i, r in enumerate(self.results) if r is not None},
             wall_time=self.loop.time() - self.start,
             deadline_exceeded=self.deadline_hit,
+            winner=self.winner,
         )
         if self.observers:
             notify_tier(self.observers, result)

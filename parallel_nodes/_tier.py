@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ._errors import ConfigError
+from ._strategy import ALL, Strategy, StrategyKind
 from ._task import Task, coerce_seconds
 
 __all__ = ["Tier"]
@@ -73,6 +74,10 @@ class Tier:
     """``False`` runs the tasks one at a time."""
     enabled: bool
     """A disabled tier skips every task; each gets its default."""
+    strategy: Strategy
+    """When the tier may return early (``ALL`` waits for every task)."""
+    max_concurrency: int
+    """How many tasks may run at once (1 when ``parallel=False``)."""
     order: tuple[int, ...] = field(repr=False)
     """Indexes of ``tasks`` in a dependency-respecting order."""
     dependents: tuple[tuple[int, ...], ...] = field(repr=False)
@@ -87,6 +92,8 @@ class Tier:
         timeout: float | timedelta,
         parallel: bool = True,
         enabled: bool = True,
+        strategy: Strategy = ALL,
+        max_concurrency: int | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError("name", f"must be a Python identifier such as 'tier1', got {name!r}")
@@ -108,9 +115,26 @@ class Tier:
                 )
             seen.add(t.name)
             keys.add(t.output_key)
+        if not isinstance(strategy, Strategy):
+            raise ConfigError(
+                f"{name}.strategy", "must be ALL, FIRST_SUCCESS, RACE, quorum(k) or good_enough(s)"
+            )
+        if strategy.kind is StrategyKind.QUORUM and strategy.k > len(items):
+            raise ConfigError(
+                f"{name}.strategy", f"quorum({strategy.k}) needs at least {strategy.k} tasks"
+            )
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise ConfigError(f"{name}.max_concurrency", "must be a positive integer or None")
+        limit = len(items) if max_concurrency is None else min(max_concurrency, len(items))
         setattr_ = object.__setattr__
         setattr_(self, "name", name)
         setattr_(self, "tasks", items)
+        setattr_(self, "strategy", strategy)
+        setattr_(self, "max_concurrency", limit if parallel else 1)
         setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
         setattr_(self, "parallel", bool(parallel))
         setattr_(self, "enabled", bool(enabled))

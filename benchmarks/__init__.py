@@ -1,0 +1,1 @@
+"""Benchmarks: speed claims measured as ratios in one run."""
