@@ -43,6 +43,8 @@ class TaskResult:
     """The exception behind a non-OK status, if any."""
     output_key: str = ""
     """The state key the value is written to."""
+    started: float = 0.0
+    """Seconds from the tier's start to this task's start (for waterfalls)."""
 
     @property
     def ok(self) -> bool:
@@ -114,6 +116,7 @@ class TierResult:
                     "duration": r.duration,
                     "attempts": r.attempts,
                     "error": None if r.error is None else type(r.error).__name__,
+                    "started": r.started,
                 }
                 for r in self.tasks.values()
             },

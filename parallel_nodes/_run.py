@@ -242,13 +242,21 @@ class _TierRun:
                 slot.attempts,
                 None,
                 task.output_key,
+                started=slot.started - self.start,
             )
         else:
             exc = atask.exception()
             if exc is None:
                 value = atask.result()
                 result = TaskResult(
-                    task.name, TaskStatus.OK, value, duration, slot.attempts, None, task.output_key
+                    task.name,
+                    TaskStatus.OK,
+                    value,
+                    duration,
+                    slot.attempts,
+                    None,
+                    task.output_key,
+                    started=slot.started - self.start,
                 )
             else:
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
@@ -261,6 +269,7 @@ class _TierRun:
                     slot.attempts,
                     exc,
                     task.output_key,
+                    started=slot.started - self.start,
                 )
         self.record(i, result)
 
@@ -289,6 +298,7 @@ class _TierRun:
                     slot.attempts,
                     None,
                     task.output_key,
+                    started=slot.started - self.start,
                 ),
             )
             return
@@ -317,6 +327,7 @@ class _TierRun:
                 slot.attempts,
                 error,
                 task.output_key,
+                started=slot.started - self.start,
             ),
         )
 
