@@ -1,3 +1,54 @@
-"""Placeholder package; filled by its issue."""
+"""Prometheus metrics for tier runs, with a Grafana dashboard and alert rules.
 
-__all__: list[str] = []
+Every ``run_tier`` (and so every ``parallel_node`` and ``ParallelBaseWorkflow``) is measured by
+default through ``default_observer()``; ``PARALLEL_NODES_METRICS=0`` or
+``parallel_nodes.set_default_observers(())`` switches that off.
+
+Example:
+    >>> import asyncio
+    >>> from prometheus_client import CollectorRegistry
+    >>> from parallel_nodes import Task, Tier, run_tier
+    >>> from monitoring import ParallelMetrics, PrometheusObserver
+    >>> metrics = ParallelMetrics(registry=CollectorRegistry())
+    >>> tier = Tier("retrieval", [Task("rag", lambda s: ["doc"], timeout=1.0)], timeout=2.0)
+    >>> _ = asyncio.run(run_tier(tier, {}, observers=(PrometheusObserver(metrics),)))
+    >>> metrics.registry.get_sample_value(
+    ...     "parallel_task_duration_seconds_count", {"task_name": "rag", "mode": "default"})
+    1.0
+"""
+
+from __future__ import annotations
+
+from ._exporter import MetricsServer, metrics_asgi_app, start_metrics_server
+from ._files import ALERTS_PATH, ALERTS_TEST_PATH, DASHBOARD_PATH, PROMETHEUS_CONFIG_PATH
+from ._metrics import DURATION_BUCKETS, METRIC_NAMES, OVERFLOW_LABEL, FailureType, ParallelMetrics
+from ._observer import PrometheusObserver, default_metrics, default_observer, failure_type_of
+from ._track import (
+    track_parallel_execution,
+    track_parallel_task_duration,
+    track_parallel_task_failure,
+    track_parallel_timeout,
+)
+
+__all__ = [
+    "ALERTS_PATH",
+    "ALERTS_TEST_PATH",
+    "DASHBOARD_PATH",
+    "DURATION_BUCKETS",
+    "METRIC_NAMES",
+    "OVERFLOW_LABEL",
+    "PROMETHEUS_CONFIG_PATH",
+    "FailureType",
+    "MetricsServer",
+    "ParallelMetrics",
+    "PrometheusObserver",
+    "default_metrics",
+    "default_observer",
+    "failure_type_of",
+    "metrics_asgi_app",
+    "start_metrics_server",
+    "track_parallel_execution",
+    "track_parallel_task_duration",
+    "track_parallel_task_failure",
+    "track_parallel_timeout",
+]

@@ -1,0 +1,119 @@
+"""``PrometheusObserver``: the core engine's observer hook, feeding the six metrics."""
+
+from __future__ import annotations
+
+import threading
+from typing import Final
+
+from parallel_nodes import TaskResult, TaskStatus, TierResult
+
+from ._metrics import FailureType, ParallelMetrics
+
+__all__ = ["PrometheusObserver", "default_metrics", "default_observer", "failure_type_of"]
+
+_FAILURES: Final[dict[TaskStatus, FailureType]] = {
+    TaskStatus.TIMEOUT: FailureType.TIMEOUT,
+    TaskStatus.ERROR: FailureType.ERROR,
+    TaskStatus.CIRCUIT_OPEN: FailureType.CIRCUIT_OPEN,
+    TaskStatus.INVALID_OUTPUT: FailureType.INVALID_OUTPUT,
+    TaskStatus.CANCELLED: FailureType.CANCELLED,
+}
+
+
+def failure_type_of(status: TaskStatus) -> FailureType | None:
+    """The failure type of a task status; ``None`` for ``OK`` and ``SKIPPED``.
+
+    Example:
+        >>> failure_type_of(TaskStatus.TIMEOUT)
+        <FailureType.TIMEOUT: 'timeout'>
+        >>> failure_type_of(TaskStatus.SKIPPED) is None
+        True
+    """
+    return _FAILURES.get(status)
+
+
+class PrometheusObserver:
+    """A ``TierObserver`` that records every tier run into a ``ParallelMetrics``.
+
+    Per task: its duration (unless it was disabled, i.e. ``SKIPPED``) and, when it degraded,
+    one failure of its ``FailureType``. Per tier: the wall time, the speedup, a timeout when
+    the deadline cut it off, and its outcome in the success-rate window (a run succeeds when
+    no task degraded). A disabled tier, where every task was skipped, records nothing.
+
+    Args:
+        metrics: Where to record; the process-wide default metrics when omitted.
+
+    Example:
+        >>> import asyncio
+        >>> from prometheus_client import CollectorRegistry
+        >>> from parallel_nodes import Task, Tier, run_tier
+        >>> registry = CollectorRegistry()
+        >>> observer = PrometheusObserver(ParallelMetrics(registry=registry))
+        >>> tier = Tier("t", [Task("a", lambda s: 1, timeout=1.0)], timeout=1.0)
+        >>> _ = asyncio.run(run_tier(tier, {}, observers=(observer,)))
+        >>> registry.get_sample_value("parallel_execution_success_rate",
+        ...                           {"tier": "t", "mode": "default"})
+        1.0
+    """
+
+    __slots__ = ("metrics",)
+
+    def __init__(self, metrics: ParallelMetrics | None = None) -> None:
+        self.metrics = default_metrics() if metrics is None else metrics
+
+    def __repr__(self) -> str:
+        return f"PrometheusObserver({self.metrics!r})"
+
+    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
+        """Record one task's duration and, when it degraded, its failure."""
+        status = result.status
+        if status is TaskStatus.SKIPPED:
+            return
+        self.metrics.observe_task(result.name, mode, duration=result.duration)
+        failure = _FAILURES.get(status)
+        if failure is not None:
+            self.metrics.observe_failure(result.name, failure, mode)
+
+    def on_tier_finished(self, result: TierResult) -> None:
+        """Record one tier run: wall time, speedup, deadline timeout and outcome."""
+        tasks = result.tasks.values()
+        if tasks and all(r.status is TaskStatus.SKIPPED for r in tasks):
+            return
+        self.metrics.observe_tier(
+            result.tier,
+            result.mode,
+            wall_time=result.wall_time,
+            speedup=result.speedup,
+            succeeded=result.succeeded,
+            timed_out=result.deadline_exceeded,
+        )
+
+
+_lock = threading.Lock()
+_metrics: ParallelMetrics | None = None
+_observer: PrometheusObserver | None = None
+
+
+def default_metrics() -> ParallelMetrics:
+    """The process-wide ``ParallelMetrics`` on the default registry, created on first use."""
+    global _metrics
+    if _metrics is None:
+        with _lock:
+            if _metrics is None:
+                _metrics = ParallelMetrics()
+    return _metrics
+
+
+def default_observer() -> PrometheusObserver:
+    """The process-wide observer on ``default_metrics()``; the engine installs it by default.
+
+    Switch it off with ``parallel_nodes.set_default_observers(())`` or the environment
+    variable ``PARALLEL_NODES_METRICS=0``.
+    """
+    global _observer
+    if _observer is None:
+        metrics = default_metrics()
+        with _lock:
+            if _observer is None:
+                _observer = PrometheusObserver(metrics)
+    return _observer
