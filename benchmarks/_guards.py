@@ -1,0 +1,50 @@
+"""The regression guards behind ``--check``: ratio targets missed by a wide margin.
+
+Only ratios measured side by side in one run are guarded, never absolute times, so a slow or
+busy machine does not trip them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .seed_scenario import SPEEDUP_GUARD
+
+__all__ = ["SEED_VS_NATIVE_GUARD", "failed_guards"]
+
+SEED_VS_NATIVE_GUARD = 1.10
+"""Ours may be at most this much slower than native branches end to end in the seed scenario."""
+
+
+def failed_guards(results: dict[str, Any]) -> list[str]:
+    """Each guard the results miss, as a sentence; empty when all hold.
+
+    Args:
+        results: The runner's results; benchmarks that did not run are not checked.
+    """
+    failures: list[str] = []
+    overhead = results.get("overhead")
+    if overhead is not None:
+        for name, r in overhead["ratios"].items():
+            if not r["within_guard"]:
+                failures.append(
+                    f"overhead {name} = {r['value']:.2f}x, guard {r['guard']}x "
+                    f"(target {r['target']}x)"
+                )
+    seed = results.get("seed_scenario")
+    if seed is not None:
+        for scale in seed["scales"]:
+            speedup = scale["speedup_vs_sequential"]["ours_end_to_end"]
+            if speedup < SPEEDUP_GUARD:
+                failures.append(
+                    f"seed scenario at scale {scale['scale']}: ours is {speedup:.2f}x faster "
+                    f"than sequential, guard {SPEEDUP_GUARD}x "
+                    f"(limit {scale['speedup_vs_sequential']['physical_limit_end_to_end']:.2f}x)"
+                )
+            vs_native = scale["ours_vs_native_end_to_end"]
+            if vs_native > SEED_VS_NATIVE_GUARD:
+                failures.append(
+                    f"seed scenario at scale {scale['scale']}: ours takes {vs_native:.2f}x "
+                    f"native branches' time end to end, guard {SEED_VS_NATIVE_GUARD}x"
+                )
+    return failures

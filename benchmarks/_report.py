@@ -1,0 +1,209 @@
+"""The Markdown report: one table per benchmark, from the runner's results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["machine", "markdown"]
+
+
+def machine() -> dict[str, Any]:
+    """The CPU count and model, and the Python and LangGraph versions (no host names or paths)."""
+    import importlib.metadata
+    import os
+    import platform
+
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "langgraph": importlib.metadata.version("langgraph"),
+        "os": platform.system(),
+    }
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _overhead(r: dict[str, Any]) -> list[str]:
+    us = r["us_per_run"]
+    lines = [
+        f"### 1. Overhead per tier (three no-op tasks; median of {r['rounds']} interleaved rounds)",
+        "",
+        _row("variant", "µs per run (median)", "p10", "p90"),
+        _row("---", "---:", "---:", "---:"),
+    ]
+    lines += [
+        _row(name, f"{s['median']:.1f}", f"{s['p10']:.1f}", f"{s['p90']:.1f}")
+        for name, s in us.items()
+    ]
+    lines += ["", _row("ratio", "measured", "target", "guard", "meets target"), _row(*["---"] * 5)]
+    lines += [
+        _row(name, f"{x['value']:.2f}x", f"≤ {x['target']}x", f"≤ {x['guard']}x", x["meets_target"])
+        for name, x in r["ratios"].items()
+    ]
+    return lines
+
+
+def _seed(r: dict[str, Any]) -> list[str]:
+    lines = ["### 2. The seed scenario", ""]
+    for s in r["scales"]:
+        lim, ms, over, speed = (
+            s["limits"],
+            s["ms"],
+            s["overhead_over_limit_ms"],
+            s["speedup_vs_sequential"],
+        )
+        lines += [
+            f"Scale {s['scale']} (stage latencies × {s['scale']}; "
+            f"{r['rounds'][str(s['scale'])]} interleaved rounds; medians):",
+            "",
+            _row(
+                "variant",
+                "time to answer (ms)",
+                "end to end (ms)",
+                "above its ideal (ms, e2e)",
+                "speedup vs sequential (e2e)",
+                "speedup (answer)",
+            ),
+            _row("---", "---:", "---:", "---:", "---:", "---:"),
+        ]
+        for name in ("sequential", "ours", "native"):
+            e2e = speed.get(f"{name}_end_to_end", 1.0)
+            ans = speed.get(f"{name}_answer", 1.0)
+            lines.append(
+                _row(
+                    name,
+                    f"{ms[name]['answer_ms']['median']:.1f}",
+                    f"{ms[name]['end_to_end_ms']['median']:.1f}",
+                    f"{over[name]['end_to_end']:.1f}",
+                    f"{e2e:.2f}x",
+                    f"{ans:.2f}x",
+                )
+            )
+        lines += [
+            _row(
+                "physical limit",
+                f"{lim['answer_ms']:.0f}",
+                f"{lim['end_to_end_ms']:.0f}",
+                "0",
+                f"{speed['physical_limit_end_to_end']:.2f}x",
+                f"{speed['physical_limit_answer']:.2f}x",
+            ),
+            _row(
+                "seed's claim",
+                "—",
+                f"{1960 * s['scale']:.0f}",
+                "—",
+                f"{speed['seed_claim']:.2f}x",
+                "—",
+            ),
+            "",
+        ]
+    return lines
+
+
+def _throughput(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### 3. Throughput under concurrency ({r['io_ms_per_stage']:.0f} ms simulated I/O per "
+        f"stage; floor {r['floor_ms']:.0f} ms per run; each row a fresh process)",
+        "",
+        _row(
+            "variant",
+            "N",
+            "runs/s",
+            "p50 (ms)",
+            "p99 (ms)",
+            "peak RSS (MB)",
+            "KB per in-flight run",
+        ),
+        _row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
+    ]
+    lines += [
+        _row(
+            x["variant"],
+            x["concurrency"],
+            f"{x['runs_per_s']:.0f}",
+            f"{x['p50_ms']:.0f}",
+            f"{x['p99_ms']:.0f}",
+            f"{x['peak_rss_mb']:.0f}",
+            f"{x['kb_per_inflight_run']:.1f}",
+        )
+        for x in r["rows"]
+    ]
+    lines += [
+        "",
+        _row("N", "runs/s ours/native", "p99 ours/native", "memory ours/native"),
+        _row(*["---"] * 4),
+    ]
+    lines += [
+        _row(
+            n,
+            f"{c['runs_per_s_ours_vs_native']:.2f}x",
+            f"{c['p99_ours_vs_native']:.2f}x",
+            f"{c['memory_ours_vs_native']:.2f}x",
+        )
+        for n, c in r["ours_vs_native"].items()
+    ]
+    return lines
+
+
+def _instrumentation(r: dict[str, Any]) -> list[str]:
+    if "skipped" in r:
+        return ["### 5. Cost of instrumentation", "", f"Skipped: {r['skipped']}."]
+    lines = [
+        f"### 5. Cost of instrumentation (`run_tier`, three no-op tasks; {r['rounds']} rounds)",
+        "",
+        _row("observers", "µs per run (median)", "added µs", "ratio to none"),
+        _row("---", "---:", "---:", "---:"),
+    ]
+    lines += [
+        _row(
+            name,
+            f"{s['median']:.1f}",
+            f"{r['added_us_per_run'][name]:.1f}",
+            f"{r['ratio_vs_none'][name]:.2f}x",
+        )
+        for name, s in r["us_per_run"].items()
+    ]
+    return lines
+
+
+def _hedging(r: dict[str, Any]) -> list[str]:
+    return ["### 4. Tail latency with hedging", "", f"Skipped: {r['skipped']}."]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The whole report as Markdown."""
+    m = results["machine"]
+    lines = [
+        "## Results",
+        "",
+        f"Mode: {'quick' if results['quick'] else 'full'}. Machine: {m['nproc']} CPUs "
+        f"({m['cpu_model']}), {m['os']}, Python {m['python']}, langgraph {m['langgraph']}.",
+        "",
+    ]
+    sections = {
+        "overhead": _overhead,
+        "seed_scenario": _seed,
+        "throughput": _throughput,
+        "hedging": _hedging,
+        "instrumentation": _instrumentation,
+    }
+    for key, render in sections.items():
+        if key in results:
+            lines += [*render(results[key]), ""]
+    failures = results.get("failed_guards", [])
+    lines += ["### Guards", ""]
+    lines += [f"- FAILED: {f}" for f in failures] or ["- all ratio guards hold"]
+    return "\n".join(lines) + "\n"
