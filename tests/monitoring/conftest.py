@@ -1,0 +1,55 @@
+"""Helpers for the monitoring tests: find the Prometheus binaries, or skip (fail under CI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+import parallel_nodes
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def unavailable(reason: str) -> None:
+    """Skip with ``reason``; under ``CI=true`` a missing tool is a failure instead."""
+    if _in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing tool fails the run)")
+    pytest.skip(reason)
+
+
+def binary(name: str) -> str:
+    """The path of ``name`` on PATH, or skip/fail saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        unavailable(
+            f"{name} is not on PATH; install it with `bash .ci/install-prometheus.sh` "
+            "(Debian's prometheus package ships prometheus and promtool)"
+        )
+        raise AssertionError("unreachable")  # pragma: no cover - skip/fail raise
+    return path
+
+
+@pytest.fixture
+def promtool() -> str:
+    return binary("promtool")
+
+
+@pytest.fixture
+def prometheus() -> str:
+    return binary("prometheus")
+
+
+@pytest.fixture
+def no_default_observers() -> Iterator[None]:
+    """Keeps tests from writing into the process-wide default registry."""
+    saved = parallel_nodes.get_default_observers()
+    parallel_nodes.set_default_observers(())
+    try:
+        yield
+    finally:
+        parallel_nodes.set_default_observers(saved)
