@@ -272,3 +272,52 @@ def test_every_run_tier_is_instrumented_by_default_and_switchable_off(
         check=True,
     )
     assert out.stdout.strip() == expected
+
+
+_WORKFLOW_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from prometheus_client import REGISTRY
+    from parallel_nodes import ParallelBaseWorkflow
+
+    class Echo(ParallelBaseWorkflow):
+        mode = "echo"
+
+        async def _rag_retrieval_task(self, state, runtime):
+            return ["doc"]
+
+        async def _generate(self, state, runtime):
+            return {"answer": "a"}
+
+    config = {"metrics": sys.argv[1] == "on"}
+    asyncio.run(Echo(config=config).compile().ainvoke({"question": "q"}))
+    def get(name, **labels):
+        return REGISTRY.get_sample_value(name, {**labels, "mode": "echo"})
+
+    print(
+        get("parallel_execution_duration_seconds_count", tier="retrieval"),
+        get("parallel_task_duration_seconds_count", task_name="rag_retrieval"),
+        get("parallel_task_duration_seconds_count", task_name="memory_retrieval"),
+        # Tier 2 has no task overridden, so it is all skipped and records nothing.
+        get("parallel_execution_duration_seconds_count", tier="post_generation"),
+    )
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("switch", "expected"), [("on", "1.0 1.0 None None"), ("off", "None None None None")]
+)
+def test_every_workflow_is_instrumented_by_default_and_switchable_off(
+    switch: str, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PARALLEL_NODES_METRICS"}
+    out = subprocess.run(
+        [sys.executable, "-c", _WORKFLOW_CHILD, switch],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == expected
