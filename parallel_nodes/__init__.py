@@ -14,6 +14,14 @@ Example:
 
 import logging as _logging
 
+from ._balance import BalanceStrategy, ReplicaSet
+from ._breaker import (
+    BreakerPolicy,
+    BreakerState,
+    CircuitBreaker,
+    InMemoryBreakerStore,
+    RedisBreakerStore,
+)
 from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 from ._errors import (
     CircuitOpenError,
@@ -27,6 +35,7 @@ from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_nod
 from ._observe import TierObserver, get_default_observers, set_default_observers
 from ._results import TaskResult, TaskStatus, TierResult
 from ._run import abandoned_total, run_tier, straggler_count
+from ._sketch import LatencySketch
 from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
 from ._task import Task
 from ._threads import thread_count
@@ -42,14 +51,22 @@ __all__ = [
     "RACE",
     "TIER1_TASKS",
     "TIER2_TASKS",
+    "BalanceStrategy",
+    "BreakerPolicy",
+    "BreakerState",
+    "CircuitBreaker",
     "CircuitOpenError",
     "ConfigError",
+    "InMemoryBreakerStore",
     "InvalidOutputError",
+    "LatencySketch",
     "ParallelBaseWorkflow",
     "ParallelConfig",
     "ParallelNode",
     "ParallelNodesError",
     "ParallelState",
+    "RedisBreakerStore",
+    "ReplicaSet",
     "Strategy",
     "StrategyKind",
     "Task",

@@ -59,7 +59,25 @@ def _status_of(exc: BaseException) -> TaskStatus:
 
 
 async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
-    """The slow path: sync functions, retries and output checks."""
+    """The slow path: sync functions, retries, breakers and output checks."""
+    breaker = task.breaker
+    if breaker is None:
+        return await _call(task, args, slot)
+    await breaker.check()  # raises CircuitOpenError: the task gets its default at once
+    try:
+        value = await _call(task, args, slot)
+    except asyncio.CancelledError:
+        # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
+        await (breaker.record_failure() if slot.timed_out else breaker.release())
+        raise
+    except Exception:
+        await breaker.record_failure()
+        raise
+    await breaker.record_success()
+    return value
+
+
+async def _call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
     if task.retry is None:
         value = await (task.fn(*args) if task.is_async else run_in_thread(task.fn, args))
     else:
@@ -88,7 +106,7 @@ async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
 class _Slot:
     """One running task: its asyncio task, its timer, and whether its result is recorded."""
 
-    __slots__ = ("atask", "attempts", "closed", "index", "run", "started", "timer")
+    __slots__ = ("atask", "attempts", "closed", "index", "run", "started", "timed_out", "timer")
 
     def __init__(self, run: _TierRun, index: int, started: float) -> None:
         self.run = run
@@ -96,6 +114,7 @@ class _Slot:
         self.started = started
         self.attempts = 1
         self.closed = False
+        self.timed_out = False
         self.atask: asyncio.Task[Any] | None = None
         self.timer: asyncio.TimerHandle | None = None
 
@@ -212,7 +231,12 @@ class _TierRun:
         args = (state, self.runtime) if task.takes_runtime else (state,)
         now = loop.time()
         slot = _Slot(self, i, now)
-        if task.is_async and task.retry is None and task.output_type is None:
+        if (
+            task.is_async
+            and task.retry is None
+            and task.output_type is None
+            and task.breaker is None
+        ):
             coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
         else:
             coro = _invoke(task, args, slot)
@@ -282,6 +306,7 @@ class _TierRun:
         del self.running[i]
         task = self.tier.tasks[i]
         atask = slot.atask
+        slot.timed_out = which in ("task", "tier")
         if atask is not None:
             atask.cancel()
             _STRAGGLERS.add(atask)

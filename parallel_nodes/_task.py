@@ -7,11 +7,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.types import RetryPolicy
 
 from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._breaker import CircuitBreaker
 
 __all__ = ["MISSING", "Task", "coerce_seconds"]
 
@@ -104,6 +107,9 @@ class Task:
     """For the good-enough strategy: whether the tier waits for this task."""
     output_type: type | tuple[type, ...] | None
     """When set, a value of another type counts as ``INVALID_OUTPUT`` and gets the default."""
+    breaker: CircuitBreaker | None
+    """A circuit breaker (shareable across tasks and, with Redis, processes); while it is open
+    the task is not called and gets its default with status ``CIRCUIT_OPEN``."""
     takes_runtime: bool = field(repr=False)
     is_async: bool = field(repr=False)
 
@@ -121,6 +127,7 @@ class Task:
         retry: RetryPolicy | None = None,
         required: bool = True,
         output_type: type | tuple[type, ...] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
@@ -142,7 +149,13 @@ class Task:
             raise ConfigError(f"{name}.retry.max_attempts", "must be at least 1")
         if output_key is not None and (not isinstance(output_key, str) or not output_key):
             raise ConfigError(f"{name}.output_key", "must be a non-empty string")
+        if breaker is not None:
+            from ._breaker import CircuitBreaker
+
+            if not isinstance(breaker, CircuitBreaker):
+                raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
         setattr_ = object.__setattr__
+        setattr_(self, "breaker", breaker)
         setattr_(self, "name", name)
         setattr_(self, "fn", fn)
         setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
