@@ -184,7 +184,7 @@ class CorpusRetriever(BaseRetriever):
 
     Example:
         >>> retriever = CorpusRetriever.from_directory(SAMPLE_CORPUS, k=2)
-        >>> docs = retriever.invoke("When does a circuit breaker open?")
+        >>> docs = retriever.invoke("What happens when a breaker is half-open?")
         >>> docs[0].metadata["source"]
         'circuit-breakers.md'
     """
