@@ -1,3 +1,63 @@
-"""Placeholder package; filled by its issue."""
+"""The four mode workflows on real components, and the ``parallel-nodes`` command.
 
-__all__: list[str] = []
+Example:
+    >>> import asyncio
+    >>> from modes import Mode2AutomaticWorkflow
+    >>> graph = Mode2AutomaticWorkflow(config={"metrics": False}).compile()
+    >>> out = asyncio.run(graph.ainvoke({"question": "What does a circuit breaker do?"}))
+    >>> out["cost_tracking"]["usd"]
+    0.0
+"""
+
+from ._citations import CitationReport, extract_citations
+from ._corpus import SAMPLE_CORPUS, CorpusRetriever
+from ._cost import CostReport, PriceTable, estimate_cost
+from ._memory import MemoryHit, recall, remember
+from ._models import OFFLINE_MODEL, resolve_model
+from ._modes import (
+    MODES,
+    Mode1ManualWorkflow,
+    Mode2AutomaticWorkflow,
+    Mode3ChatManualWorkflow,
+    Mode4ChatAutomaticWorkflow,
+)
+from ._offline_model import ExtractiveChatModel, build_messages, format_context
+from ._persistence import Persistence, PersistenceError, default_data_dir, open_persistence
+from ._scoring import QualityScore, score_answer
+from ._tool_ranking import ToolSuggestion, default_tools, rank_tools
+from ._workflow import MAX_QUESTION_CHARS, ModeState, RagWorkflow
+
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "MODES",
+    "OFFLINE_MODEL",
+    "SAMPLE_CORPUS",
+    "CitationReport",
+    "CorpusRetriever",
+    "CostReport",
+    "ExtractiveChatModel",
+    "MemoryHit",
+    "Mode1ManualWorkflow",
+    "Mode2AutomaticWorkflow",
+    "Mode3ChatManualWorkflow",
+    "Mode4ChatAutomaticWorkflow",
+    "ModeState",
+    "Persistence",
+    "PersistenceError",
+    "PriceTable",
+    "QualityScore",
+    "RagWorkflow",
+    "ToolSuggestion",
+    "build_messages",
+    "default_data_dir",
+    "default_tools",
+    "estimate_cost",
+    "extract_citations",
+    "format_context",
+    "open_persistence",
+    "rank_tools",
+    "recall",
+    "remember",
+    "resolve_model",
+    "score_answer",
+]

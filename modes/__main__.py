@@ -1,0 +1,6 @@
+"""``python -m modes``: the same as the ``parallel-nodes`` command."""
+
+from ._cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Where conversations and memories live: SQLite in a per-user data directory by default,
+PostgreSQL when given a DSN."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+__all__ = ["Persistence", "PersistenceError", "default_data_dir", "open_persistence"]
+
+
+class PersistenceError(Exception):
+    """The checkpointer or store could not be opened; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Persistence:
+    """An open checkpointer and store, to pass to ``compile(checkpointer=..., store=...)``."""
+
+    checkpointer: BaseCheckpointSaver[str]
+    store: BaseStore
+    where: str
+    """Where the data lives, for messages: a file path, or a DSN with its password removed."""
+
+
+def default_data_dir() -> Path:
+    """``$PARALLEL_NODES_DATA_DIR``, else the platform's per-user data directory."""
+    override = os.environ.get("PARALLEL_NODES_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_path
+
+    return user_data_path("parallel-nodes", appauthor=False)
+
+
+def redact(dsn: str) -> str:
+    """A DSN without its password, safe to print."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+@asynccontextmanager
+async def open_persistence(
+    *, postgres_dsn: str | None = None, data_dir: Path | None = None
+) -> AsyncIterator[Persistence]:
+    """Open a checkpointer and a store, creating their tables on first use.
+
+    Args:
+        postgres_dsn: A PostgreSQL DSN (``postgresql://user@host:5432/db``); None for SQLite.
+        data_dir: The SQLite directory; ``default_data_dir()`` when None.
+
+    Raises:
+        PersistenceError: PostgreSQL is unreachable, or the data directory is not writable.
+    """
+    if postgres_dsn:
+        async with _postgres(postgres_dsn) as persistence:
+            yield persistence
+        return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.store.sqlite.aio import AsyncSqliteStore
+
+    folder = data_dir or default_data_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PersistenceError(
+            f"cannot create the data directory {folder}: {exc.strerror}; "
+            "set PARALLEL_NODES_DATA_DIR to a writable folder"
+        ) from exc
+    path = folder / "parallel-nodes.sqlite"
+    async with (
+        AsyncSqliteSaver.from_conn_string(str(path)) as saver,
+        AsyncSqliteStore.from_conn_string(str(path)) as store,
+    ):
+        await saver.setup()
+        await store.setup()
+        yield Persistence(checkpointer=saver, store=store, where=str(path))
+
+
+@asynccontextmanager
+async def _postgres(dsn: str) -> AsyncIterator[Persistence]:
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from langgraph.store.postgres.aio import AsyncPostgresStore
+    except ImportError as exc:
+        raise PersistenceError(
+            "PostgreSQL support is not installed; "
+            "run: pip install 'langgraph-parallel-nodes[postgres]'"
+        ) from exc
+    try:
+        async with (
+            AsyncPostgresSaver.from_conn_string(dsn) as saver,
+            AsyncPostgresStore.from_conn_string(dsn) as store,
+        ):
+            await saver.setup()
+            await store.setup()
+            opened = Persistence(checkpointer=saver, store=store, where=redact(dsn))
+            yield opened
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PersistenceError(
+            f"cannot reach PostgreSQL at {redact(dsn)}: {first}; "
+            "check that the server is running and the DSN is right"
+        ) from exc
