@@ -30,6 +30,7 @@ from ._errors import (
     ParallelNodesError,
     TaskTimeoutError,
 )
+from ._hedge import Hedge, HedgeState
 from ._map import map_task
 from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
 from ._observe import TierObserver, get_default_observers, set_default_observers
@@ -57,6 +58,8 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "ConfigError",
+    "Hedge",
+    "HedgeState",
     "InMemoryBreakerStore",
     "InvalidOutputError",
     "LatencySketch",

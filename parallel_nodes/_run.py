@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
+from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
 from ._results import TaskResult, TaskStatus, TierResult
 from ._retry import call_with_retry
@@ -77,13 +78,27 @@ async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
     return value
 
 
+def _one_call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
+    """One attempt: a plain call, or a hedged call over the task's replicas."""
+    hedge_state = task.hedge_state
+    if hedge_state is None:
+        return task.fn(*args) if task.is_async else run_in_thread(task.fn, args)
+
+    async def call(fn: Any) -> Any:
+        return await (fn(*args) if task.is_async else run_in_thread(fn, args))
+
+    return hedged_call(hedge_state, task.hedge, call)
+
+
 async def _call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
-    if task.retry is None:
+    if task.hedge_state is not None and task.retry is None:
+        value = await _one_call(task, args, slot)
+    elif task.retry is None:
         value = await (task.fn(*args) if task.is_async else run_in_thread(task.fn, args))
     else:
 
         def attempt() -> Any:
-            return task.fn(*args) if task.is_async else run_in_thread(task.fn, args)
+            return _one_call(task, args, slot)
 
         value = await call_with_retry(
             attempt,
@@ -236,6 +251,7 @@ class _TierRun:
             and task.retry is None
             and task.output_type is None
             and task.breaker is None
+            and task.hedge_state is None
         ):
             coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
         else:

@@ -15,6 +15,7 @@ from ._errors import ConfigError
 
 if TYPE_CHECKING:
     from ._breaker import CircuitBreaker
+    from ._hedge import Hedge, HedgeState
 
 __all__ = ["MISSING", "Task", "coerce_seconds"]
 
@@ -110,6 +111,12 @@ class Task:
     breaker: CircuitBreaker | None
     """A circuit breaker (shareable across tasks and, with Redis, processes); while it is open
     the task is not called and gets its default with status ``CIRCUIT_OPEN``."""
+    hedge: Hedge | None
+    """Send a second attempt when the first is slow (see ``Hedge``)."""
+    replicas: tuple[Callable[..., Any], ...]
+    """Equivalent callables to spread calls over (``fn`` is the first); hedges go elsewhere."""
+    hedge_state: HedgeState | None = field(repr=False)
+    """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
     takes_runtime: bool = field(repr=False)
     is_async: bool = field(repr=False)
 
@@ -128,6 +135,9 @@ class Task:
         required: bool = True,
         output_type: type | tuple[type, ...] | None = None,
         breaker: CircuitBreaker | None = None,
+        hedge: Hedge | None = None,
+        replicas: Sequence[Callable[..., Any]] = (),
+        balance: str = "round_robin",
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
@@ -154,7 +164,29 @@ class Task:
 
             if not isinstance(breaker, CircuitBreaker):
                 raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
+        extra = tuple(replicas)
+        if any(not callable(r) for r in extra):
+            raise ConfigError(f"{name}.replicas", "must be callables like fn")
+        if any(_is_async(r) != _is_async(fn) for r in extra):
+            raise ConfigError(f"{name}.replicas", "must all be async, or all sync, like fn")
+        hedge_state = None
+        if hedge is not None or extra:
+            from ._balance import BalanceStrategy
+            from ._hedge import Hedge, HedgeState
+
+            if hedge is not None and not isinstance(hedge, Hedge):
+                raise ConfigError(f"{name}.hedge", "must be a parallel_nodes.Hedge")
+            try:
+                strategy = BalanceStrategy(balance)
+            except ValueError:
+                raise ConfigError(
+                    f"{name}.balance", "must be 'round_robin', 'least_loaded' or 'fastest'"
+                ) from None
+            hedge_state = HedgeState(hedge, (fn, *extra), strategy)
         setattr_ = object.__setattr__
+        setattr_(self, "hedge", hedge)
+        setattr_(self, "replicas", extra)
+        setattr_(self, "hedge_state", hedge_state)
         setattr_(self, "breaker", breaker)
         setattr_(self, "name", name)
         setattr_(self, "fn", fn)

@@ -1,0 +1,139 @@
+"""Hedged requests and replicas for one task call.
+
+After a delay (fixed, or the task's own observed p95), a second attempt starts — on another
+replica when there are several — and the first success wins; the other is cancelled. A budget
+caps the share of calls that may be hedges, so a slow backend is never doubled in load
+(The Tail at Scale, Dean & Barroso, 2013).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ._balance import BalanceStrategy, ReplicaSet
+from ._errors import ConfigError
+from ._sketch import LatencySketch
+from ._task import coerce_seconds
+
+__all__ = ["Hedge", "HedgeState", "hedged_call"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, init=False)
+class Hedge:
+    """When to send a second attempt of a slow call.
+
+    Example:
+        >>> Hedge(delay=0.05).budget
+        0.05
+    """
+
+    delay: float | None
+    """Seconds before the hedge; ``None`` uses the task's observed ``quantile`` latency."""
+    quantile: float
+    """With ``delay=None``: which latency quantile triggers the hedge."""
+    budget: float
+    """At most this share of calls may be hedges (0.05 = 5%)."""
+    min_samples: int
+    """With ``delay=None``: no hedging until this many latencies were observed."""
+
+    def __init__(
+        self,
+        *,
+        delay: float | timedelta | None = None,
+        quantile: float = 0.95,
+        budget: float = 0.05,
+        min_samples: int = 20,
+    ) -> None:
+        if not (isinstance(quantile, float | int) and 0 < quantile < 1):
+            raise ConfigError("hedge.quantile", f"must be between 0 and 1, got {quantile!r}")
+        if not (isinstance(budget, float | int) and 0 < budget <= 1 and math.isfinite(budget)):
+            raise ConfigError("hedge.budget", f"must be in (0, 1], e.g. 0.05, got {budget!r}")
+        if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1:
+            raise ConfigError("hedge.min_samples", "must be a positive integer")
+        setattr_ = object.__setattr__
+        setattr_(
+            self, "delay", None if delay is None else coerce_seconds(delay, field="hedge.delay")
+        )
+        setattr_(self, "quantile", float(quantile))
+        setattr_(self, "budget", float(budget))
+        setattr_(self, "min_samples", min_samples)
+
+
+class HedgeState:
+    """A task's mutable hedging record: latencies, calls and hedges so far, and its replicas."""
+
+    __slots__ = ("calls", "hedges", "replicas", "sketch")
+
+    def __init__(
+        self,
+        hedge: Hedge | None,
+        replicas: Sequence[Callable[..., Any]],
+        strategy: BalanceStrategy,
+    ) -> None:
+        self.sketch = LatencySketch(
+            min_samples=hedge.min_samples if hedge else 20, refresh_every=16
+        )
+        self.calls = 0
+        self.hedges = 0
+        self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(replicas, strategy=strategy)
+
+    def hedge_delay(self, hedge: Hedge | None) -> float | None:
+        if hedge is None or self.hedges >= hedge.budget * self.calls:
+            return None
+        return hedge.delay if hedge.delay is not None else self.sketch.quantile(hedge.quantile)
+
+
+async def hedged_call(
+    state: HedgeState,
+    hedge: Hedge | None,
+    call: Callable[[Callable[..., Any]], Awaitable[Any]],
+) -> Any:
+    """Call one replica; after the hedge delay, race a second one. First success wins."""
+    loop = asyncio.get_running_loop()
+    replicas = state.replicas
+    state.calls += 1
+    delay = state.hedge_delay(hedge)
+
+    async def attempt(i: int) -> Any:
+        replicas.started(i)
+        t0 = loop.time()
+        ok = False
+        try:
+            value = await call(replicas[i])
+            ok = True
+            return value
+        finally:
+            elapsed = loop.time() - t0
+            replicas.finished(i, elapsed, ok=ok)
+            if ok:
+                state.sketch.observe(elapsed)
+
+    first_index = replicas.pick()
+    first = loop.create_task(attempt(first_index))
+    running = {first}
+    try:
+        if delay is not None:
+            done, _ = await asyncio.wait(running, timeout=delay)
+            if not done:
+                state.hedges += 1
+                running.add(loop.create_task(attempt(replicas.pick(exclude=first_index))))
+        error: BaseException | None = None
+        while running:
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if t.cancelled():
+                    continue
+                exc = t.exception()
+                if exc is None:
+                    return t.result()
+                error = error or exc
+        assert error is not None
+        raise error
+    finally:
+        for t in running:
+            t.cancel()
