@@ -19,6 +19,7 @@ from typing import Any
 __all__ = ["run_in_thread", "thread_count"]
 
 _MAX_WORKERS = 256
+_IDLE_SECONDS = 2.0  # an idle worker exits after this, so a burst's threads do not stay forever
 
 _Job = tuple[
     asyncio.AbstractEventLoop,
@@ -66,7 +67,16 @@ class _DaemonPool:
 
     def _work(self) -> None:
         while True:
-            loop, fut, ctx, fn, args = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # nobody claimed this worker: let it go
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue  # claimed just now: its job is on the way
+            loop, fut, ctx, fn, args = job
             if not fut.cancelled():  # abandoned before it started: don't run it at all
                 try:
                     value = ctx.run(fn, *args)
@@ -74,7 +84,7 @@ class _DaemonPool:
                     _deliver(loop, _set_exception, fut, exc)
                 else:
                     _deliver(loop, _set_result, fut, value)
-            del loop, fut, ctx, fn, args
+            del job, loop, fut, ctx, fn, args
             with self._lock:
                 self._idle += 1
 
