@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .hedging import EXTRA_CALLS_GUARD, P99_REDUCTION_GUARD
 from .seed_scenario import SPEEDUP_GUARD
 
 __all__ = ["SEED_VS_NATIVE_GUARD", "failed_guards"]
@@ -47,4 +48,17 @@ def failed_guards(results: dict[str, Any]) -> list[str]:
                     f"seed scenario at scale {scale['scale']}: ours takes {vs_native:.2f}x "
                     f"native branches' time end to end, guard {SEED_VS_NATIVE_GUARD}x"
                 )
+    hedging = results.get("hedging")
+    if hedging is not None and "skipped" not in hedging:
+        g = hedging["guard"]
+        if g["p99_reduction"] < P99_REDUCTION_GUARD:
+            failures.append(
+                f"hedging cuts the p99 by {g['p99_reduction']:.2f}x, guard {P99_REDUCTION_GUARD}x "
+                f"(target {g['p99_reduction_target']}x)"
+            )
+        if g["extra_calls"] > EXTRA_CALLS_GUARD:
+            failures.append(
+                f"hedging adds {g['extra_calls']:.1%} calls, guard {EXTRA_CALLS_GUARD:.0%} "
+                f"(target {g['extra_calls_target']:.0%})"
+            )
     return failures

@@ -1,4 +1,5 @@
-"""PNG plots of the results: latency vs concurrency, the seed waterfall, tier overhead."""
+"""PNG plots of the results: latency vs concurrency, the seed waterfall, tier overhead, and
+the tail with and without hedging."""
 
 from __future__ import annotations
 
@@ -95,6 +96,40 @@ def _overhead(overhead: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _hedging_tail(hedging: dict[str, Any], path: Path) -> None:
+    labels = {
+        "none": "no hedging",
+        "observed_p95": "Hedge(delay=None): observed p95",
+        "fixed_p95": f"Hedge(delay={hedging['fixed_delay_ms']:.1f} ms)",
+    }
+    colors = {"none": "tab:gray", "observed_p95": "tab:blue", "fixed_p95": "tab:green"}
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for name, v in hedging["variants"].items():
+        # The survival function 1 - CDF on a log scale: the tail is what hedging changes.
+        points = [(ms, 1 - q / 100) for q, ms in v["tail_ms"] if q < 100]
+        ax.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            "o-",
+            ms=3,
+            color=colors.get(name),
+            label=f"{labels.get(name, name)} (+{v['extra_calls']:.1%} calls)",
+        )
+    for share, name in ((0.01, "p99"), (0.001, "p99.9")):
+        ax.axhline(share, color="black", lw=0.6, ls=":")
+        ax.annotate(name, (1, share), xycoords=("axes fraction", "data"), fontsize=7, ha="right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("tier wall time (ms)")
+    ax.set_ylabel("share of runs slower (1 - CDF)")
+    ax.set_title(f"Tail latency with and without hedging ({hedging['runs']:,} runs each)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_all(results: dict[str, Any], out: Path) -> list[Path]:
     """Draw every plot whose benchmark ran; return the files written."""
     written: list[Path] = []
@@ -107,4 +142,7 @@ def plot_all(results: dict[str, Any], out: Path) -> list[Path]:
     if "overhead" in results:
         written.append(out / "tier_overhead.png")
         _overhead(results["overhead"], written[-1])
+    if "hedging" in results and "skipped" not in results["hedging"]:
+        written.append(out / "hedging_tail.png")
+        _hedging_tail(results["hedging"], written[-1])
     return written

@@ -180,7 +180,48 @@ def _instrumentation(r: dict[str, Any]) -> list[str]:
 
 
 def _hedging(r: dict[str, Any]) -> list[str]:
-    return ["### 4. Tail latency with hedging", "", f"Skipped: {r['skipped']}."]
+    if "skipped" in r:
+        return ["### 4. Tail latency with hedging", "", f"Skipped: {r['skipped']}."]
+    b, g = r["backend"], r["guard"]
+    lines = [
+        f"### 4. Tail latency with hedging ({r['runs']:,} tier runs per variant in waves of "
+        f"{r['wave']}; backend lognormal median {b['median_ms']:.0f} ms, sigma {b['sigma']}, "
+        f"{b['straggler_share']:.0%} stragglers {b['straggler_factor'][0]:.0f}-"
+        f"{b['straggler_factor'][1]:.0f}x slower)",
+        "",
+        _row("hedge", "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)", "hedges", "extra calls"),
+        _row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
+    ]
+    labels = {
+        "none": "none",
+        "observed_p95": "`Hedge(delay=None)` (observed p95)",
+        "fixed_p95": f"`Hedge(delay={r['fixed_delay_ms'] / 1000:.4f})` (p95 without hedging)",
+    }
+    lines += [
+        _row(
+            labels.get(name, name),
+            f"{v['p50_ms']:.1f}",
+            f"{v['p99_ms']:.1f}",
+            f"{v['p999_ms']:.1f}",
+            f"{v['max_ms']:.1f}",
+            v["hedges"],
+            f"{v['extra_calls']:.1%}",
+        )
+        for name, v in r["variants"].items()
+    ]
+    lines += ["", _row("hedge", "p99 reduction", "p99.9 reduction"), _row(*["---"] * 3)]
+    lines += [
+        _row(labels.get(name, name), f"{x['p99']:.2f}x", f"{x['p999']:.2f}x")
+        for name, x in r["reductions"].items()
+    ]
+    lines += [
+        "",
+        f"Guarded (observed p95): p99 cut {g['p99_reduction']:.2f}x (target ≥ "
+        f"{g['p99_reduction_target']}x, guard ≥ {g['p99_reduction_guard']}x), extra calls "
+        f"{g['extra_calls']:.1%} (target ≤ {g['extra_calls_target']:.0%}, guard ≤ "
+        f"{g['extra_calls_guard']:.0%}); meets target: {g['meets_target']}.",
+    ]
+    return lines
 
 
 def markdown(results: dict[str, Any]) -> str:

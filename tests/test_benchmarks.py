@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchmarks import overhead, seed_scenario
+from benchmarks import hedging, overhead, seed_scenario
 from benchmarks._guards import failed_guards
 from benchmarks._stats import percentile, ratio, summarise
 
@@ -51,3 +51,33 @@ def test_quick_overhead_and_seed_scenario_hold_their_guards() -> None:
     assert ratios["our_graph_vs_native"]["value"] <= overhead.GRAPH_GUARD
     speedup = results["seed_scenario"]["scales"][0]["speedup_vs_sequential"]
     assert speedup["ours_end_to_end"] >= seed_scenario.SPEEDUP_GUARD
+
+
+def test_guards_report_a_weak_hedge() -> None:
+    results = {
+        "hedging": {
+            "guard": {
+                "p99_reduction": 1.5,
+                "p99_reduction_target": 3.0,
+                "extra_calls": 0.2,
+                "extra_calls_target": 0.10,
+            }
+        }
+    }
+    assert failed_guards(results) == [
+        "hedging cuts the p99 by 1.50x, guard 2.0x (target 3.0x)",
+        "hedging adds 20.0% calls, guard 15% (target 10%)",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_quick_hedging_cuts_the_tail_within_its_guard() -> None:
+    results = {"hedging": hedging.run(quick=True)}
+    assert failed_guards(results) == []
+    guard = results["hedging"]["guard"]
+    assert guard["p99_reduction"] >= hedging.P99_REDUCTION_GUARD
+    assert guard["extra_calls"] <= hedging.EXTRA_CALLS_GUARD
+    observed = results["hedging"]["variants"]["observed_p95"]
+    assert observed["hedges"] > 0
+    assert observed["backend_calls"] == observed["runs"] + observed["hedges"]
