@@ -273,44 +273,29 @@ class _TierRun:
         del self.running[i]
         task = self.tier.tasks[i]
         duration = self.loop.time() - slot.started
+        value: Any = None
+        error: BaseException | None = None
         if atask.cancelled():
-            result = TaskResult(
-                task.name,
-                TaskStatus.CANCELLED,
-                task.make_default(),
-                duration,
-                slot.attempts,
-                None,
-                task.output_key,
-                started=slot.started - self.start,
-            )
+            status = TaskStatus.CANCELLED
         else:
-            exc = atask.exception()
-            if exc is None:
+            error = atask.exception()
+            if error is None:
+                status = TaskStatus.OK
                 value = atask.result()
-                result = TaskResult(
-                    task.name,
-                    TaskStatus.OK,
-                    value,
-                    duration,
-                    slot.attempts,
-                    None,
-                    task.output_key,
-                    started=slot.started - self.start,
-                )
             else:
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    self.fatal = exc
-                result = TaskResult(
-                    task.name,
-                    _status_of(exc),
-                    task.make_default(),
-                    duration,
-                    slot.attempts,
-                    exc,
-                    task.output_key,
-                    started=slot.started - self.start,
-                )
+                if isinstance(error, KeyboardInterrupt | SystemExit):
+                    self.fatal = error
+                status = _status_of(error)
+        result = TaskResult(
+            task.name,
+            status,
+            value if status is TaskStatus.OK else task.make_default(),
+            duration,
+            slot.attempts,
+            error,
+            task.output_key,
+            started=slot.started - self.start,
+        )
         self.record(i, result)
 
     def abandon(self, slot: _Slot, budget: float, which: str) -> None:

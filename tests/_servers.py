@@ -31,7 +31,7 @@ def in_ci() -> bool:
 def unavailable(reason: str) -> NoReturn:
     """Skip with ``reason``; under ``CI=true`` fail with it instead."""
     if in_ci():
-        pytest.fail(f"{reason} (CI=true: a missing server fails the run)")
+        pytest.fail(f"{reason} (CI=true: a missing server or tool fails the run)")
     pytest.skip(reason)
 
 

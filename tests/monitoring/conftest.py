@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
 import parallel_nodes
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def unavailable(reason: str) -> None:
-    """Skip with ``reason``; under ``CI=true`` a missing tool is a failure instead."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: a missing tool fails the run)")
-    pytest.skip(reason)
+from tests._servers import unavailable
 
 
 def binary(name: str) -> str:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from monitoring import DASHBOARD_PATH, METRIC_NAMES
+from tests._servers import unavailable
 
 from ._queries import concrete, dashboard, dashboard_queries, load_yaml
-from .conftest import unavailable
 
 
 def _generator() -> ModuleType:
