@@ -103,14 +103,20 @@ async def hedged_call(
         replicas.started(i)
         t0 = loop.time()
         ok = False
+        cancelled = False
         try:
             value = await call(replicas[i])
             ok = True
             return value
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
             elapsed = loop.time() - t0
             replicas.finished(i, elapsed, ok=ok)
-            if ok:
+            # A loser cancelled by its hedge was at least this slow: leaving it out would
+            # bias the observed p95 low, and hedge ever more often.
+            if ok or cancelled:
                 state.sketch.observe(elapsed)
 
     first_index = replicas.pick()
