@@ -1,6 +1,8 @@
 """Graph factories for LangGraph's own server and Studio (see ``langgraph.json``).
 
-The server supplies its own checkpointer and store, so these compile without one.
+The server calls a factory on every run, inside its event loop, so nothing here may block:
+the corpus is indexed once, at import. The server supplies its own checkpointer and store, so
+the graphs compile without one.
 """
 
 from __future__ import annotations
@@ -9,36 +11,38 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from ._corpus import SAMPLE_CORPUS, CorpusRetriever
 from ._modes import (
     Mode1ManualWorkflow,
     Mode2AutomaticWorkflow,
     Mode3ChatManualWorkflow,
     Mode4ChatAutomaticWorkflow,
 )
-from ._workflow import RagWorkflow
 
 __all__ = ["chat", "chat_manual", "interactive", "research"]
 
-
-def _graph(cls: type[RagWorkflow]) -> CompiledStateGraph[Any, Any, Any, Any]:
-    return cls.build_graph(cls()).compile()
+_RETRIEVER = CorpusRetriever.from_directory(SAMPLE_CORPUS, k=4)
+_RESEARCH = Mode2AutomaticWorkflow(retriever=_RETRIEVER)
+_INTERACTIVE = Mode1ManualWorkflow(retriever=_RETRIEVER)
+_CHAT = Mode4ChatAutomaticWorkflow(retriever=_RETRIEVER)
+_CHAT_MANUAL = Mode3ChatManualWorkflow(retriever=_RETRIEVER)
 
 
 def research() -> CompiledStateGraph[Any, Any, Any, Any]:
     """Mode 2, automatic research."""
-    return _graph(Mode2AutomaticWorkflow)
+    return _RESEARCH.build_graph().compile()
 
 
 def interactive() -> CompiledStateGraph[Any, Any, Any, Any]:
     """Mode 1, manual interactive."""
-    return _graph(Mode1ManualWorkflow)
+    return _INTERACTIVE.build_graph().compile()
 
 
 def chat() -> CompiledStateGraph[Any, Any, Any, Any]:
     """Mode 4, chat automatic."""
-    return _graph(Mode4ChatAutomaticWorkflow)
+    return _CHAT.build_graph().compile()
 
 
 def chat_manual() -> CompiledStateGraph[Any, Any, Any, Any]:
     """Mode 3, chat manual."""
-    return _graph(Mode3ChatManualWorkflow)
+    return _CHAT_MANUAL.build_graph().compile()
