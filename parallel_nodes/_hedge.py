@@ -83,9 +83,15 @@ class HedgeState:
         self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(replicas, strategy=strategy)
 
     def hedge_delay(self, hedge: Hedge | None) -> float | None:
-        if hedge is None or self.hedges >= hedge.budget * self.calls:
+        """When a call should be hedged, if at all (``None``: not yet known, or no hedge)."""
+        if hedge is None:
             return None
         return hedge.delay if hedge.delay is not None else self.sketch.quantile(hedge.quantile)
+
+    def may_hedge(self, hedge: Hedge) -> bool:
+        """Whether one more hedge stays within the budget (checked when the delay has passed,
+        so calls still in flight count)."""
+        return self.hedges < hedge.budget * self.calls
 
 
 async def hedged_call(
@@ -123,9 +129,9 @@ async def hedged_call(
     first = loop.create_task(attempt(first_index))
     running = {first}
     try:
-        if delay is not None:
+        if delay is not None and hedge is not None:
             done, _ = await asyncio.wait(running, timeout=delay)
-            if not done:
+            if not done and state.may_hedge(hedge):
                 state.hedges += 1
                 running.add(loop.create_task(attempt(replicas.pick(exclude=first_index))))
         error: BaseException | None = None
