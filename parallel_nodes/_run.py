@@ -265,13 +265,17 @@ class _TierRun:
         if now + task.timeout < self.deadline:
             slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
 
-    def finish(self, slot: _Slot, atask: asyncio.Task[Any]) -> None:
+    def close_slot(self, slot: _Slot) -> tuple[int, Task]:
+        """Mark a running task as ended: its timer off, its place free."""
         slot.closed = True
         if slot.timer is not None:
             slot.timer.cancel()
         i = slot.index
         del self.running[i]
-        task = self.tier.tasks[i]
+        return i, self.tier.tasks[i]
+
+    def finish(self, slot: _Slot, atask: asyncio.Task[Any]) -> None:
+        i, task = self.close_slot(slot)
         duration = self.loop.time() - slot.started
         value: Any = None
         error: BaseException | None = None
@@ -300,12 +304,7 @@ class _TierRun:
 
     def abandon(self, slot: _Slot, budget: float, which: str) -> None:
         global _abandoned
-        slot.closed = True
-        if slot.timer is not None:
-            slot.timer.cancel()
-        i = slot.index
-        del self.running[i]
-        task = self.tier.tasks[i]
+        i, task = self.close_slot(slot)
         atask = slot.atask
         slot.timed_out = which in ("task", "tier")
         if atask is not None:
