@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from langchain_core.messages import HumanMessage
 from langgraph.types import Command
 from rich.console import Console
 from rich.progress import Progress
@@ -29,6 +30,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 _out = Console()
 _err = Console(stderr=True)
 TASKS = (*TIER1_TASKS, *TIER2_TASKS)
+
+# Options both commands take, declared once.
+CorpusOption = Annotated[Path | None, typer.Option(help="Folder of .md/.txt/.rst files.")]
+ModelOption = Annotated[str | None, typer.Option(help="'extractive-offline' or 'provider:model'.")]
+NoParallelTier1 = Annotated[bool, typer.Option("--no-parallel-tier1")]
+NoParallelTier2 = Annotated[bool, typer.Option("--no-parallel-tier2")]
+DisableTier2 = Annotated[bool, typer.Option("--disable-tier2")]
+DisableTask = Annotated[list[str] | None, typer.Option("--disable-task", help="Repeatable.")]
 
 
 class UsageError(Exception):
@@ -78,6 +87,7 @@ def _build(
     model: str | None,
     config: dict[str, Any],
     show_progress: bool,
+    user_id: str = "default",
 ) -> RagWorkflow:
     if mode not in modes:
         raise UsageError(f"--mode: unknown mode {mode!r}; choose from {', '.join(modes)}")
@@ -85,7 +95,13 @@ def _build(
         raise UsageError(f"--corpus: {corpus} is not a directory; pass a folder of .md/.txt/.rst")
     with _progress(show_progress) as on_progress:
         try:
-            return MODES[mode](corpus=corpus, model=model, config=config, on_progress=on_progress)
+            return MODES[mode](
+                corpus=corpus,
+                model=model,
+                config=config,
+                on_progress=on_progress,
+                user_id=user_id,
+            )
         except (ValueError, FileNotFoundError) as exc:
             raise UsageError(str(exc)) from exc
 
@@ -137,17 +153,13 @@ def ask(
     mode: Annotated[
         str, typer.Option(help="research (auto) or interactive (approve sources).")
     ] = "research",
-    corpus: Annotated[Path | None, typer.Option(help="Folder of .md/.txt/.rst files.")] = None,
-    model: Annotated[
-        str | None, typer.Option(help="'extractive-offline' or 'provider:model'.")
-    ] = None,
+    corpus: CorpusOption = None,
+    model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    no_parallel_tier1: Annotated[bool, typer.Option("--no-parallel-tier1")] = False,
-    no_parallel_tier2: Annotated[bool, typer.Option("--no-parallel-tier2")] = False,
-    disable_tier2: Annotated[bool, typer.Option("--disable-tier2")] = False,
-    disable_task: Annotated[
-        list[str] | None, typer.Option("--disable-task", help="Repeatable.")
-    ] = None,
+    no_parallel_tier1: NoParallelTier1 = False,
+    no_parallel_tier2: NoParallelTier2 = False,
+    disable_tier2: DisableTier2 = False,
+    disable_task: DisableTask = None,
 ) -> None:
     """Answer one question from the corpus, with citations, scores, cost and a waterfall."""
     try:
@@ -160,9 +172,7 @@ def ask(
         workflow.question_of({"question": question})
         run_config = {"configurable": {"thread_id": uuid.uuid4().hex}}
         out = asyncio.run(_turn(workflow.compile(), {"question": question}, run_config))
-    except UsageError as exc:
-        raise _fail(str(exc), 2) from None
-    except ValueError as exc:
+    except (UsageError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
     except EOFError:
         raise _fail("approval: no answer on standard input", 2) from None
@@ -180,24 +190,19 @@ def chat(
     thread: Annotated[
         str | None, typer.Option(help="Conversation id; reuse it to continue.")
     ] = None,
-    corpus: Annotated[Path | None, typer.Option(help="Folder of .md/.txt/.rst files.")] = None,
-    model: Annotated[
-        str | None, typer.Option(help="'extractive-offline' or 'provider:model'.")
-    ] = None,
+    corpus: CorpusOption = None,
+    model: ModelOption = None,
     postgres: Annotated[str | None, typer.Option(help="PostgreSQL DSN; default: SQLite.")] = None,
     user: Annotated[str, typer.Option(help="Whose long-term memories to use.")] = "default",
-    no_parallel_tier1: Annotated[bool, typer.Option("--no-parallel-tier1")] = False,
-    no_parallel_tier2: Annotated[bool, typer.Option("--no-parallel-tier2")] = False,
-    disable_tier2: Annotated[bool, typer.Option("--disable-tier2")] = False,
-    disable_task: Annotated[
-        list[str] | None, typer.Option("--disable-task", help="Repeatable.")
-    ] = None,
+    no_parallel_tier1: NoParallelTier1 = False,
+    no_parallel_tier2: NoParallelTier2 = False,
+    disable_tier2: DisableTier2 = False,
+    disable_task: DisableTask = None,
 ) -> None:
     """Chat, one question per line; the conversation persists per --thread. /quit ends."""
     try:
         config = _config(no_parallel_tier1, no_parallel_tier2, disable_tier2, disable_task or [])
-        workflow = _build(mode, ("chat", "chat-manual"), corpus, model, config, True)
-        workflow.user_id = user
+        workflow = _build(mode, ("chat", "chat-manual"), corpus, model, config, True, user)
         thread_id = thread or uuid.uuid4().hex[:12]
         asyncio.run(_chat(workflow, thread_id, postgres))
     except UsageError as exc:
@@ -225,8 +230,6 @@ async def _chat(workflow: RagWorkflow, thread_id: str, postgres: str | None) -> 
             except ValueError as exc:
                 _err.print(f"error: {exc}", markup=False)
                 continue
-            from langchain_core.messages import HumanMessage
-
             inputs = {
                 "question": line,
                 "user_id": workflow.user_id,

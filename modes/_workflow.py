@@ -214,7 +214,7 @@ class RagWorkflow(ParallelBaseWorkflow):
 
     async def _generate(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
         question = self.question_of(state)
-        docs = [record_to_doc(r) for r in state.get("rag_retrieval") or []]
+        docs = self._docs(state)
         history: list[AnyMessage] = []
         if self.multi_turn:
             history = list(state.get("messages") or [])

@@ -9,10 +9,17 @@ from langgraph.runtime import Runtime
 
 from ._errors import ConfigError
 from ._observe import TierObserver
+from ._results import TierResult
 from ._run import run_tier
 from ._tier import Tier
 
-__all__ = ["ParallelNode", "ParallelState", "merge_tier_records", "parallel_node"]
+__all__ = [
+    "ParallelNode",
+    "ParallelState",
+    "merge_tier_records",
+    "parallel_node",
+    "state_update",
+]
 
 META_KEY = "parallel"
 
@@ -22,6 +29,14 @@ def merge_tier_records(
 ) -> dict[str, Any]:
     """State reducer: each tier's record replaces only its own entry."""
     return {**(left or {}), **(right or {})}
+
+
+def state_update(result: TierResult, meta_key: str | None = META_KEY) -> dict[str, Any]:
+    """A tier result as a graph state update: each value under its key, plus the tier's record."""
+    update = result.values
+    if meta_key is not None:
+        update[meta_key] = {result.tier: result.to_record()}
+    return update
 
 
 class ParallelNode(Protocol):
@@ -75,10 +90,7 @@ def parallel_node(
 
     async def node(state: Any, *, runtime: Runtime[Any]) -> dict[str, Any]:
         result = await run_tier(tier, state, runtime, mode=mode, observers=observer_tuple)
-        update = result.values
-        if meta_key is not None:
-            update[meta_key] = {name: result.to_record()}
-        return update
+        return state_update(result, meta_key)
 
     node.__name__ = f"parallel_{name}"
     node.__qualname__ = node.__name__

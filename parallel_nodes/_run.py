@@ -240,9 +240,8 @@ class _TierRun:
         loop = self.loop
         state = self.state
         if task.depends_on:
-            tasks = self.tier.tasks
-            names = {t.name: t.output_key for t in tasks}
-            state = {**state, **{names[d]: self.values[d] for d in task.depends_on}}
+            values = self.values
+            state = {**state, **{key: values[d] for d, key in self.tier.dependency_keys[i]}}
         args = (state, self.runtime) if task.takes_runtime else (state,)
         now = loop.time()
         slot = _Slot(self, i, now)

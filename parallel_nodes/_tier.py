@@ -82,6 +82,8 @@ class Tier:
     """Indexes of ``tasks`` in a dependency-respecting order."""
     dependents: tuple[tuple[int, ...], ...] = field(repr=False)
     """For each task, the indexes of the tasks that depend on it."""
+    dependency_keys: tuple[tuple[tuple[str, str], ...], ...] = field(repr=False)
+    """For each task, its dependencies' ``(name, output_key)`` pairs."""
     has_dependencies: bool = field(repr=False)
 
     def __init__(
@@ -141,4 +143,10 @@ class Tier:
         order, dependents = _topological_order(items, name)
         setattr_(self, "order", order)
         setattr_(self, "dependents", dependents)
+        output_keys = {t.name: t.output_key for t in items}
+        setattr_(
+            self,
+            "dependency_keys",
+            tuple(tuple((d, output_keys[d]) for d in t.depends_on) for t in items),
+        )
         setattr_(self, "has_dependencies", any(t.depends_on for t in items))

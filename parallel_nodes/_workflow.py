@@ -13,9 +13,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
-from ._node import META_KEY, merge_tier_records
+from ._node import merge_tier_records, state_update
 from ._observe import TierObserver
-from ._results import TierResult
 from ._run import run_tier
 from ._task import Task
 from ._tier import Tier
@@ -176,12 +175,8 @@ class ParallelBaseWorkflow(ABC):
         )
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:
-        result: TierResult = await run_tier(
-            tier, state, runtime, mode=self.mode, observers=self._observers
-        )
-        update = result.values
-        update[META_KEY] = {tier.name: result.to_record()}
-        return update
+        result = await run_tier(tier, state, runtime, mode=self.mode, observers=self._observers)
+        return state_update(result)
 
     async def parallel_retrieval_node(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
         """Tier 1: retrieval, tool suggestion and memory, at once."""
