@@ -16,7 +16,13 @@ from langgraph.graph import END, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from parallel_nodes import ParallelBaseWorkflow, ParallelConfig, TierObserver, WorkflowState
+from parallel_nodes import (
+    CircuitBreaker,
+    ParallelBaseWorkflow,
+    ParallelConfig,
+    TierObserver,
+    WorkflowState,
+)
 
 from ._citations import extract_citations
 from ._corpus import SAMPLE_CORPUS, CorpusRetriever
@@ -80,6 +86,7 @@ class RagWorkflow(ParallelBaseWorkflow):
         user_id: Whose long-term memories to read and write.
         config: A ``ParallelConfig`` or a mapping of its fields.
         observers: Tier observers; default: the Prometheus metrics.
+        breakers: A circuit breaker per task name (see ``ParallelBaseWorkflow``).
 
     Example:
         >>> import asyncio
@@ -107,6 +114,7 @@ class RagWorkflow(ParallelBaseWorkflow):
         user_id: str = "default",
         config: ParallelConfig | Mapping[str, Any] | None = None,
         observers: Iterable[TierObserver] | None = None,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
         on_progress: Any = None,
     ) -> None:
         if retriever is not None and corpus is not None:
@@ -122,7 +130,7 @@ class RagWorkflow(ParallelBaseWorkflow):
         self.tools = list(tools) if tools is not None else default_tools()
         self.prices = prices or PriceTable()
         self.user_id = user_id
-        super().__init__(config=config, observers=observers)
+        super().__init__(config=config, observers=observers, breakers=breakers)
 
     # -- input ------------------------------------------------------------------------------
 

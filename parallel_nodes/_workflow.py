@@ -12,7 +12,9 @@ from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from ._breaker import CircuitBreaker
 from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
+from ._errors import ConfigError
 from ._node import merge_tier_records, state_update
 from ._observe import TierObserver
 from ._run import run_tier
@@ -81,6 +83,7 @@ class ParallelBaseWorkflow(ABC):
         *,
         config: ParallelConfig | Mapping[str, Any] | None = None,
         observers: Iterable[TierObserver] | None = None,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
     ) -> None:
         """Build the tiers from ``config``.
 
@@ -88,10 +91,14 @@ class ParallelBaseWorkflow(ABC):
             config: A ``ParallelConfig``, or a mapping of its fields.
             observers: Observers for both tiers; ``None`` means the process-wide defaults
                 (the Prometheus metrics), and ``config.metrics=False`` means none.
+            breakers: A circuit breaker per task name, e.g. ``{"rag_retrieval": breaker}``;
+                with a ``RedisBreakerStore`` every worker process sees the same state.
 
         Raises:
             pydantic.ValidationError: A config value is wrong; the error names the field.
+            ConfigError: ``breakers`` names an unknown task or holds something else.
         """
+        self.breakers = _check_breakers(breakers)
         if isinstance(config, ParallelConfig):
             self.config = config
         else:
@@ -161,6 +168,7 @@ class ParallelBaseWorkflow(ABC):
             timeout=self.config.timeout_for(name),
             default_factory=_DEFAULTS[name],
             enabled=self.config.task_enabled(name) and self._overrides(name),
+            breaker=self.breakers.get(name),
         )
 
     def _make_tier(
@@ -225,3 +233,17 @@ class ParallelBaseWorkflow(ABC):
         if wall_time < 0 or any(d < 0 for d in items):
             raise ValueError("wall_time and durations must be >= 0 seconds")
         return 0.0 if wall_time == 0 else sum(items) / wall_time
+
+
+def _check_breakers(breakers: Mapping[str, CircuitBreaker] | None) -> dict[str, CircuitBreaker]:
+    if breakers is None:
+        return {}
+    if not isinstance(breakers, Mapping):
+        raise ConfigError("breakers", "must be a mapping of task name to CircuitBreaker")
+    known = (*TIER1_TASKS, *TIER2_TASKS)
+    for name, breaker in breakers.items():
+        if name not in known:
+            raise ConfigError(f"breakers.{name}", f"unknown task; known tasks are {list(known)}")
+        if not isinstance(breaker, CircuitBreaker):
+            raise ConfigError(f"breakers.{name}", "must be a parallel_nodes.CircuitBreaker")
+    return dict(breakers)

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from parallel_nodes import ParallelBaseWorkflow, ParallelConfig, TaskStatus
+from parallel_nodes import (
+    BreakerPolicy,
+    CircuitBreaker,
+    ConfigError,
+    ParallelBaseWorkflow,
+    ParallelConfig,
+    TaskStatus,
+)
 from tests.conftest import RecordingObserver
 
 UNIT = 0.2
@@ -235,3 +242,32 @@ def test_config_defaults_match_the_seed() -> None:
     assert cfg.enable_parallel_tier2
     assert cfg.timeout_for("rag_retrieval") > 0
     assert ParallelConfig(task_timeouts={"rag_retrieval": 0.5}).timeout_for("cost_tracking") == 1.0
+
+
+async def test_breakers_guard_the_named_task() -> None:
+    breaker = CircuitBreaker("rag", policy=BreakerPolicy(failure_threshold=2, recovery_timeout=60))
+    workflow = Scripted(fail=frozenset({"rag_retrieval"}), breakers={"rag_retrieval": breaker})
+    for _ in range(2):
+        out, _ = await _run(workflow)
+        assert _statuses(out, "retrieval")["rag_retrieval"] == "error"
+    calls = workflow.calls.count("rag_retrieval")
+    out, _ = await _run(workflow)
+    statuses = _statuses(out, "retrieval")
+    assert statuses["rag_retrieval"] == "circuit_open"
+    assert workflow.calls.count("rag_retrieval") == calls  # not called while open
+    assert statuses["tool_suggestion"] == "success"
+    assert out["rag_retrieval"] == []
+
+
+@pytest.mark.parametrize(
+    ("breakers", "field"),
+    [
+        ({"rag": CircuitBreaker("x")}, "breakers.rag"),
+        ({"rag_retrieval": object()}, "breakers.rag_retrieval"),
+        ([("rag_retrieval", CircuitBreaker("x"))], "breakers"),
+    ],
+)
+def test_bad_breakers_name_the_field(breakers: Any, field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Scripted(breakers=breakers)
+    assert info.value.field == field
