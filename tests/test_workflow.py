@@ -255,7 +255,7 @@ async def test_breakers_guard_the_named_task() -> None:
     statuses = _statuses(out, "retrieval")
     assert statuses["rag_retrieval"] == "circuit_open"
     assert workflow.calls.count("rag_retrieval") == calls  # not called while open
-    assert statuses["tool_suggestion"] == "success"
+    assert statuses["tool_suggestion"] == "ok"
     assert out["rag_retrieval"] == []
 
 
