@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from rich.console import Console
 from rich.progress import Progress
@@ -138,7 +139,7 @@ def _read(prompt: str) -> str:
     return line.rstrip("\n")
 
 
-async def _turn(graph: Any, inputs: Any, config: dict[str, Any]) -> dict[str, Any]:
+async def _turn(graph: Any, inputs: Any, config: RunnableConfig) -> dict[str, Any]:
     """Run until the graph ends, answering each approval interrupt on the terminal."""
     out: dict[str, Any] = await graph.ainvoke(inputs, config)
     while out.get("__interrupt__"):
@@ -170,7 +171,7 @@ def ask(
         config = _config(no_parallel_tier1, no_parallel_tier2, disable_tier2, disable_task or [])
         workflow = _build(mode, ("research", "interactive"), corpus, model, config, not as_json)
         workflow.question_of({"question": question})
-        run_config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        run_config: RunnableConfig = {"configurable": {"thread_id": uuid.uuid4().hex}}
         out = asyncio.run(_turn(workflow.compile(), {"question": question}, run_config))
     except (UsageError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
@@ -211,11 +212,25 @@ def chat(
         raise _fail(str(exc), 1) from None
 
 
+def _pending_input(snapshot: Any) -> Any:
+    """``None`` resumes a run cut short; a pending approval is asked for again."""
+    for task in snapshot.tasks:
+        if task.interrupts:
+            return Command(resume=_approve(task.interrupts[0].value, _read))
+    return None
+
+
 async def _chat(workflow: RagWorkflow, thread_id: str, postgres: str | None) -> None:
     async with open_persistence(postgres_dsn=postgres) as persistence:
         graph = workflow.compile(checkpointer=persistence.checkpointer, store=persistence.store)
-        config = {"configurable": {"thread_id": thread_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         _err.print(f"thread {thread_id} (stored in {persistence.where}); /quit to end")
+        snapshot = await graph.aget_state(config)
+        if snapshot.next:  # a turn cut short by a crash: finish it before the next question
+            question = snapshot.values.get("question", "")
+            _err.print(f"resuming the unfinished turn: {question}", markup=False)
+            out = await _turn(graph, _pending_input(snapshot), config)
+            _out.print(f"assistant> {out.get('answer', '')}", markup=False, highlight=False)
         while True:
             try:
                 line = _read("you> ").strip()

@@ -63,6 +63,12 @@ class ParallelConfig(BaseModel):
         default_factory=lambda: dict(_DEFAULT_TASK_TIMEOUTS),
         description="Per-task timeouts in seconds; unnamed tasks keep their defaults.",
     )
+    durable_tier1: bool = False
+    """True keeps each finished tier-1 task's value in the graph's store until the tier returns,
+    so a run resumed after a crash re-runs only the unfinished tasks (``Tier(durable=True)``).
+    Needs a checkpointer and a store."""
+    durable_tier2: bool = False
+    """The same for tier 2."""
     metrics: bool = True
     """False runs the workflow with no observers (no Prometheus metrics)."""
 

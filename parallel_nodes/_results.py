@@ -45,6 +45,9 @@ class TaskResult:
     """The state key the value is written to."""
     started: float = 0.0
     """Seconds from the tier's start to this task's start (for waterfalls)."""
+    resumed: bool = False
+    """Whether the value was kept from an attempt cut short by a crash (``Tier(durable=True)``);
+    the task did not run again."""
 
     @property
     def ok(self) -> bool:
@@ -117,6 +120,7 @@ class TierResult:
                     "attempts": r.attempts,
                     "error": None if r.error is None else type(r.error).__name__,
                     "started": r.started,
+                    "resumed": r.resumed,
                 }
                 for r in self.tasks.values()
             },

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._durable import TaskMemo, open_memo
 from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
 from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
@@ -154,9 +155,11 @@ class _TierRun:
         "emit",
         "fatal",
         "finished",
+        "kept",
         "kind",
         "limit",
         "loop",
+        "memo",
         "mode",
         "observers",
         "ok",
@@ -183,8 +186,11 @@ class _TierRun:
         mode: str,
         observers: tuple[TierObserver, ...],
         loop: asyncio.AbstractEventLoop,
+        memo: TaskMemo | None = None,
     ) -> None:
         self.tier = tier
+        self.memo = memo
+        self.kept: dict[str, Any] = {}
         self.state = state
         self.runtime = runtime
         self.mode = mode
@@ -220,7 +226,21 @@ class _TierRun:
         while queue and len(running) < self.limit and not self.closing:
             i = queue.popleft()
             task = tasks[i]
-            if task.enabled:
+            if self.kept and task.name in self.kept:
+                self.record(
+                    i,
+                    TaskResult(
+                        task.name,
+                        TaskStatus.OK,
+                        self.kept[task.name],
+                        0.0,
+                        0,
+                        None,
+                        task.output_key,
+                        resumed=True,
+                    ),
+                )
+            elif task.enabled:
                 self.launch(i, task)
             else:
                 self.record(
@@ -285,6 +305,8 @@ class _TierRun:
             if error is None:
                 status = TaskStatus.OK
                 value = atask.result()
+                if self.memo is not None:
+                    self.memo.save(task.name, value)
             else:
                 if isinstance(error, KeyboardInterrupt | SystemExit):
                     self.fatal = error
@@ -359,7 +381,7 @@ class _TierRun:
         self.results[i] = result
         task = self.tier.tasks[i]
         self.values[task.name] = result.value
-        if self.observers:
+        if self.observers and not result.resumed:  # it did not run: nothing to measure
             notify_task(self.observers, self.tier.name, self.mode, result)
         if self.emit is not None:
             self.emit(
@@ -456,6 +478,8 @@ class _TierRun:
                 self.start + self.tier.strategy.soft_timeout, self.on_soft_deadline
             )
         try:
+            if self.memo is not None:
+                self.kept = await self.memo.load()
             self.pump()
             if self.open:
                 await self.done
@@ -469,6 +493,8 @@ class _TierRun:
         if self.fatal is not None:
             self.close("cancelled")
             raise self.fatal
+        if self.memo is not None:
+            self.memo.clear()
         tasks = self.tier.tasks
         result = TierResult(
             tier=self.tier.name,
@@ -500,6 +526,7 @@ async def run_tier(
             ``stream_writer``, a ``task_started`` and a ``task_finished`` event per task go to
             LangGraph's ``custom`` stream.
         mode: A label for metrics (a mode name declared in code, never user text).
+            A ``durable`` tier also needs the runtime's store and execution info.
         observers: Observers for this run; ``None`` means the process-wide defaults.
 
     Returns:
@@ -507,6 +534,7 @@ async def run_tier(
 
     Raises:
         TypeError: If ``tier`` is not a ``Tier`` or ``state`` is not a mapping.
+        ConfigError: A ``durable`` tier runs without a store or checkpointer.
         KeyboardInterrupt, SystemExit: Re-raised from a task; they are never swallowed.
 
     Example:
@@ -527,7 +555,8 @@ async def run_tier(
     loop = asyncio.get_running_loop()
     if not tier.enabled:
         return _skip_all(tier, mode, obs)
-    return await _TierRun(tier, state, runtime, mode, obs, loop).execute()
+    memo = open_memo(tier.name, runtime) if tier.durable else None
+    return await _TierRun(tier, state, runtime, mode, obs, loop, memo).execute()
 
 
 def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:

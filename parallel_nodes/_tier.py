@@ -85,6 +85,10 @@ class Tier:
     dependency_keys: tuple[tuple[tuple[str, str], ...], ...] = field(repr=False)
     """For each task, its dependencies' ``(name, output_key)`` pairs."""
     has_dependencies: bool = field(repr=False)
+    durable: bool = False
+    """Keep each finished task's value in the graph's store until the tier returns, so a run
+    resumed after a crash re-runs only the tasks that had not finished. Needs a checkpointer
+    and a store; costs one store read per tier run and one write per finished task."""
 
     def __init__(
         self,
@@ -96,6 +100,7 @@ class Tier:
         enabled: bool = True,
         strategy: Strategy = ALL,
         max_concurrency: int | None = None,
+        durable: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError("name", f"must be a Python identifier such as 'tier1', got {name!r}")
@@ -140,6 +145,7 @@ class Tier:
         setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
         setattr_(self, "parallel", bool(parallel))
         setattr_(self, "enabled", bool(enabled))
+        setattr_(self, "durable", bool(durable))
         order, dependents = _topological_order(items, name)
         setattr_(self, "order", order)
         setattr_(self, "dependents", dependents)

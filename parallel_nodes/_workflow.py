@@ -114,6 +114,7 @@ class ParallelBaseWorkflow(ABC):
             cfg.tier1_timeout,
             cfg.enable_parallel_tier1,
             cfg.enable_tier1,
+            cfg.durable_tier1,
         )
         self.tier2 = self._make_tier(
             self.TIER2_NAME,
@@ -121,6 +122,7 @@ class ParallelBaseWorkflow(ABC):
             cfg.tier2_timeout,
             cfg.enable_parallel_tier2,
             cfg.enable_tier2,
+            cfg.durable_tier2,
         )
 
     # -- the six tasks: override the ones you need ----------------------------------------
@@ -172,7 +174,13 @@ class ParallelBaseWorkflow(ABC):
         )
 
     def _make_tier(
-        self, name: str, tasks: Iterable[str], timeout: float, parallel: bool, enabled: bool
+        self,
+        name: str,
+        tasks: Iterable[str],
+        timeout: float,
+        parallel: bool,
+        enabled: bool,
+        durable: bool,
     ) -> Tier:
         return Tier(
             name,
@@ -180,6 +188,7 @@ class ParallelBaseWorkflow(ABC):
             timeout=timeout,
             parallel=parallel,
             enabled=enabled,
+            durable=durable,
         )
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:

@@ -1,0 +1,122 @@
+"""Durable tiers: keep each finished task's value until the tier ends, so a resumed run skips it.
+
+LangGraph checkpoints between nodes, so a process that dies inside a node re-runs the whole node
+on resume. A durable tier writes each task's value to the graph's store (``runtime.store``) as
+the task finishes, keyed by LangGraph's task id, which is the same when the run resumes from the
+same checkpoint. On resume the tier reads those values back and runs only the tasks that had not
+finished. When the tier returns, the entries are deleted in the background.
+
+The store is an optimisation, never a dependency of the answer: a store that fails or is slow
+makes the tier run every task, as a plain tier would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.store.base import BaseStore, PutOp
+
+from ._errors import ConfigError
+
+__all__ = ["TaskMemo", "open_memo"]
+
+_log = logging.getLogger("parallel_nodes")
+_SERDE: Final = JsonPlusSerializer()
+_ROOT: Final = "parallel_nodes_done"
+LOAD_TIMEOUT: Final = 0.5
+"""The most a durable tier waits for its store before running every task anyway."""
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _encode(value: Any) -> dict[str, str]:
+    kind, data = _SERDE.dumps_typed(value)
+    return {"t": kind, "b": base64.b64encode(data).decode("ascii")}
+
+
+def _decode(record: Mapping[str, Any]) -> Any:
+    return _SERDE.loads_typed((str(record["t"]), base64.b64decode(record["b"])))
+
+
+def _quiet(atask: asyncio.Task[None]) -> None:
+    """Retrieve a failed write's error: a run cut short never gathers its writes."""
+    if not atask.cancelled() and atask.exception() is not None:
+        _log.warning("durable tier: store write failed (%s)", atask.exception())
+
+
+def _spawn(coro: Any) -> None:
+    atask: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+    _BACKGROUND.add(atask)  # held until done: the loop keeps only weak references
+    atask.add_done_callback(_BACKGROUND.discard)
+
+
+class TaskMemo:
+    """The finished tasks of one tier run, in the store under LangGraph's task id."""
+
+    __slots__ = ("_namespace", "_pending", "_saved", "_store")
+
+    def __init__(self, store: BaseStore, namespace: tuple[str, ...]) -> None:
+        self._store = store
+        self._namespace = namespace
+        self._pending: list[asyncio.Task[None]] = []
+        self._saved: list[str] = []
+
+    async def load(self) -> dict[str, Any]:
+        """The values kept by an earlier attempt of this run, by task name."""
+        try:
+            async with asyncio.timeout(LOAD_TIMEOUT):
+                items = await self._store.asearch(self._namespace, limit=1000)
+            return {item.key: _decode(item.value) for item in items}
+        except Exception as exc:  # a broken store must not break the tier
+            _log.warning("durable tier: store read failed (%s); running every task", exc)
+            return {}
+
+    def save(self, name: str, value: Any) -> None:
+        """Keep ``value`` for task ``name``, without waiting for the store."""
+        try:
+            record = _encode(value)
+        except Exception as exc:  # an unserialisable value is re-computed on resume
+            _log.warning("durable tier: task %s value not kept (%s)", name, exc)
+            return
+        self._saved.append(name)
+        put = self._store.aput(self._namespace, name, record, index=False)
+        atask: asyncio.Task[None] = asyncio.get_running_loop().create_task(put)
+        atask.add_done_callback(_quiet)
+        self._pending.append(atask)
+
+    def clear(self) -> None:
+        """Delete the kept values once the pending writes have landed; in the background."""
+        if self._saved:
+            _spawn(self._clear(self._pending, self._saved))
+
+    async def _clear(self, pending: list[asyncio.Task[None]], names: list[str]) -> None:
+        await asyncio.gather(*pending, return_exceptions=True)  # failures logged by _quiet
+        try:
+            await self._store.abatch([PutOp(self._namespace, name, None) for name in names])
+        except Exception as exc:
+            _log.warning("durable tier: store delete failed (%s)", exc)
+
+
+def open_memo(tier: str, runtime: Any) -> TaskMemo:
+    """The memo for this node's run, from LangGraph's runtime (store and execution info).
+
+    Raises:
+        ConfigError: The graph has no store or no checkpointer, so nothing could be resumed.
+    """
+    store = getattr(runtime, "store", None)
+    if not isinstance(store, BaseStore):
+        raise ConfigError(
+            f"{tier}.durable",
+            "needs the graph's store: compile(checkpointer=..., store=...), or durable=False",
+        )
+    info = getattr(runtime, "execution_info", None)
+    if info is None or getattr(info, "thread_id", None) is None:
+        raise ConfigError(
+            f"{tier}.durable",
+            "needs a checkpointer and a thread_id to resume from; or set durable=False",
+        )
+    return TaskMemo(store, (_ROOT, tier, str(info.task_id)))

@@ -1,0 +1,145 @@
+"""Durable tiers: a run cut short inside the tier resumes without re-running finished tasks.
+
+The crash here is a cancelled ``ainvoke`` (what a dying request handler does); the SIGKILL test
+on PostgreSQL is in ``tests/reliability/test_crash_resume.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, TypedDict
+
+import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import Op, Result
+from langgraph.store.memory import InMemoryStore
+
+from parallel_nodes import ConfigError, Task, TaskStatus, Tier, parallel_node
+from parallel_nodes._durable import _BACKGROUND
+
+
+class State(TypedDict, total=False):
+    question: str
+    a: Any
+    b: Any
+    c: Any
+    parallel: dict[str, Any]
+
+
+class Work:
+    """Three tasks; ``c`` waits on ``gate`` so the test can cut the run short while it waits."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.gate = asyncio.Event()
+        self.both_done = asyncio.Event()
+
+    async def a(self, state: dict[str, Any]) -> dict[str, Any]:
+        self.calls["a"] += 1
+        return {"docs": [state["question"], 1]}
+
+    async def b(self, state: dict[str, Any]) -> list[str]:
+        self.calls["b"] += 1
+        await asyncio.sleep(0.01)
+        self.both_done.set()
+        return ["tool"]
+
+    async def c(self, state: dict[str, Any]) -> str:
+        self.calls["c"] += 1
+        await self.gate.wait()
+        return "memory"
+
+    def graph(self, *, durable: bool = True, store: Any = None) -> CompiledStateGraph[Any]:
+        tier = Tier(
+            "retrieval",
+            [Task(n, getattr(self, n), timeout=30.0) for n in "abc"],
+            timeout=30.0,
+            durable=durable,
+        )
+        builder = StateGraph(State)
+        builder.add_node("tier", parallel_node(tier, observers=()))
+        builder.add_edge(START, "tier")
+        builder.add_edge("tier", END)
+        store = InMemoryStore() if store is None else store
+        return builder.compile(checkpointer=InMemorySaver(), store=store)
+
+
+async def _cut_short(work: Work, graph: Any, config: RunnableConfig) -> None:
+    """Start a run and cancel it once ``a`` and ``b`` have finished and ``c`` is waiting."""
+    run = asyncio.ensure_future(graph.ainvoke({"question": "q"}, config))
+    await asyncio.wait_for(work.both_done.wait(), 5)
+    await asyncio.sleep(0.05)  # the two writes land
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
+async def _drain_background() -> None:
+    for _ in range(200):
+        if not _BACKGROUND:
+            return
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize(("durable", "reruns"), [(True, 0), (False, 1)])
+async def test_resume_reruns_only_unfinished_tasks(durable: bool, reruns: int) -> None:
+    work = Work()
+    graph = work.graph(durable=durable)
+    config: RunnableConfig = {"configurable": {"thread_id": "t1"}}
+    await _cut_short(work, graph, config)
+    assert work.calls == {"a": 1, "b": 1, "c": 1}
+
+    work.gate.set()
+    out = await graph.ainvoke(None, config)  # resume from the last checkpoint
+
+    assert work.calls == {"a": 1 + reruns, "b": 1 + reruns, "c": 2}
+    assert out["a"] == {"docs": ["q", 1]}
+    assert out["b"] == ["tool"]
+    assert out["c"] == "memory"
+    tasks = out["parallel"]["retrieval"]["tasks"]
+    assert {n: tasks[n]["resumed"] for n in "abc"} == {"a": durable, "b": durable, "c": False}
+    assert {tasks[n]["status"] for n in "abc"} == {TaskStatus.OK.value}
+
+
+async def test_kept_values_are_deleted_after_the_tier_returns() -> None:
+    work = Work()
+    work.gate.set()
+    store = InMemoryStore()
+    graph = work.graph(store=store)
+    await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t2"}})
+    await _drain_background()
+    assert await store.asearch(("parallel_nodes_done",), limit=100) == []
+
+
+async def test_durable_tier_without_a_store_names_the_field() -> None:
+    tier = Tier("retrieval", [Task("a", lambda s: 1, timeout=1.0)], timeout=1.0, durable=True)
+    builder = StateGraph(State)
+    builder.add_node("tier", parallel_node(tier, observers=()))
+    builder.add_edge(START, "tier")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    with pytest.raises(ConfigError) as info:
+        await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t3"}})
+    assert info.value.field == "retrieval.durable"
+
+
+class BrokenStore(InMemoryStore):
+    """A real store whose backend is down: every operation raises."""
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        raise ConnectionError("store down")
+
+
+async def test_a_broken_store_runs_every_task() -> None:
+    work = Work()
+    work.gate.set()
+    graph = work.graph(store=BrokenStore())
+    out = await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t4"}})
+    await _drain_background()
+    assert work.calls == {"a": 1, "b": 1, "c": 1}
+    assert out["c"] == "memory"
+    assert out["parallel"]["retrieval"]["degraded"] == []
