@@ -32,6 +32,10 @@ class CountingChat(Mode4ChatAutomaticWorkflow):
         with self.log.open("a") as f:
             f.write(f"{os.getpid()}\t{task}\t{state.get('question', '')}\n")
 
+    def _blocks(self, state: Mapping[str, Any]) -> bool:
+        slow = Path(f"{self.log}.slow")
+        return slow.exists() and slow.read_text() == state.get("question")
+
     async def _rag_retrieval_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
         self._note("rag_retrieval", state)
         return await super()._rag_retrieval_task(state, runtime)
@@ -42,8 +46,7 @@ class CountingChat(Mode4ChatAutomaticWorkflow):
 
     async def _memory_retrieval_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
         self._note("memory_retrieval", state)
-        slow = Path(f"{self.log}.slow")
-        if slow.exists() and slow.read_text() == state.get("question"):
+        if self._blocks(state):
             self._note("blocking", state)
             await asyncio.Event().wait()  # until SIGKILL
         return await super()._memory_retrieval_task(state, runtime)

@@ -36,8 +36,10 @@ CRASH_TURN = 2  # the third question
 
 def _child(dsn: str, thread: str, log: Path, durable: bool) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability._crash_child", dsn, thread, str(log)]
-        + ["1" if durable else "0"],
+        [
+            *(sys.executable, "-m", "tests.reliability._crash_child"),
+            *(dsn, thread, str(log), "1" if durable else "0"),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
