@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .durable import RATIO_GUARD as DURABLE_GUARD
 from .hedging import EXTRA_CALLS_GUARD, P99_REDUCTION_GUARD
 from .seed_scenario import SPEEDUP_GUARD
 
@@ -61,4 +62,13 @@ def failed_guards(results: dict[str, Any]) -> list[str]:
                 f"hedging adds {g['extra_calls']:.1%} calls, guard {EXTRA_CALLS_GUARD:.0%} "
                 f"(target {g['extra_calls_target']:.0%})"
             )
+    durable = results.get("durable")
+    if durable is not None:
+        for where in ("memory", "postgres"):
+            r = durable[where]
+            if "skipped" not in r and r["ratio"] > DURABLE_GUARD:
+                failures.append(
+                    f"durable tier 1 ({where}) takes {r['ratio']:.2f}x a plain tier's time, "
+                    f"guard {DURABLE_GUARD}x"
+                )
     return failures

@@ -224,6 +224,31 @@ def _hedging(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _durable(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### 6. Cost of `durable_tier1` (three tasks of {r['task_wait_ms']:.0f} ms, a new "
+        f"thread per run; {r['rounds']} rounds of {r['runs_per_round']} runs)",
+        "",
+        _row("checkpointer and store", "plain (ms/run)", "durable (ms/run)", "added ms", "ratio"),
+        _row("---", "---:", "---:", "---:", "---:"),
+    ]
+    for where in ("memory", "postgres"):
+        v = r[where]
+        if "skipped" in v:
+            lines.append(_row(where, "skipped", v["skipped"], "", ""))
+            continue
+        lines.append(
+            _row(
+                where,
+                f"{v['ms_per_run']['plain']['median']:.2f}",
+                f"{v['ms_per_run']['durable']['median']:.2f}",
+                f"{v['added_ms']:.2f}",
+                f"{v['ratio']:.2f}x",
+            )
+        )
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     m = results["machine"]
@@ -240,6 +265,7 @@ def markdown(results: dict[str, Any]) -> str:
         "throughput": _throughput,
         "hedging": _hedging,
         "instrumentation": _instrumentation,
+        "durable": _durable,
     }
     for key, render in sections.items():
         if key in results:

@@ -6,9 +6,10 @@ import math
 
 import pytest
 
-from benchmarks import hedging, overhead, seed_scenario
+from benchmarks import durable, hedging, overhead, seed_scenario
 from benchmarks._guards import failed_guards
 from benchmarks._stats import percentile, ratio, summarise
+from tests._servers import require_postgres
 
 
 def test_percentile_interpolates() -> None:
@@ -81,3 +82,15 @@ def test_quick_hedging_cuts_the_tail_within_its_guard() -> None:
     observed = results["hedging"]["variants"]["observed_p95"]
     assert observed["hedges"] > 0
     assert observed["backend_calls"] == observed["runs"] + observed["hedges"]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.timeout(60)
+def test_quick_durable_tier_costs_little() -> None:
+    require_postgres()
+    results = {"durable": durable.run(quick=True)}
+    assert failed_guards(results) == []
+    for where in ("memory", "postgres"):
+        assert 0 < results["durable"][where]["ratio"] <= durable.RATIO_GUARD
+    assert failed_guards({"durable": {**results["durable"], "memory": {"ratio": 9.0}}}) != []
