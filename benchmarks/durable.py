@@ -30,7 +30,7 @@ __all__ = ["POSTGRES_DSN", "RATIO_GUARD", "run"]
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 NAMES = ("a", "b", "c")
 WAIT = 0.002
-RATIO_GUARD = 1.5
+RATIO_GUARD = 2.0
 """``--check`` fails when a durable run takes more than this times a plain one."""
 
 
