@@ -125,9 +125,19 @@ def _approve(payload: dict[str, Any], ask: Callable[[str], str]) -> dict[str, An
             raise UsageError(f"approval: choose numbers between 1 and {len(sources)}")
         decision["sources"] = [sources[i - 1]["chunk_id"] for i in picked]
     if tools:
+        # Names approve a suggestion without running it: a tool runs only when approved with
+        # its arguments, which the API takes as {"name": ..., "args": {...}}.
         keep_tools = ask("keep which tools? names separated by commas, Enter for all: ").strip()
         if keep_tools:
-            decision["tools"] = [t.strip() for t in keep_tools.split(",") if t.strip()]
+            names = [t.strip() for t in keep_tools.split(",") if t.strip()]
+            offered = [t["name"] for t in tools]
+            unknown = [n for n in names if n not in offered]
+            if unknown:
+                raise UsageError(
+                    f"approval: {', '.join(unknown)} not suggested; "
+                    f"choose from {', '.join(offered)}"
+                )
+            decision["tools"] = names
     return decision
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
@@ -15,6 +16,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from pydantic import BeforeValidator, ValidationError, WithJsonSchema
 
 from parallel_nodes import (
     CircuitBreaker,
@@ -32,8 +34,40 @@ from ._models import resolve_model
 from ._offline_model import build_messages
 from ._scoring import score_answer
 from ._tool_ranking import default_tools, rank_tools
+from ._tools import (
+    DEFAULT_TOOL_TIMEOUT,
+    coerce_timeout,
+    run_tool_calls,
+    tool_result_docs,
+    validate_tool_approvals,
+)
 
-__all__ = ["MAX_QUESTION_CHARS", "ModeState", "RagWorkflow"]
+__all__ = ["MAX_QUESTION_CHARS", "RESUME_SCHEMA", "ModeState", "RagWorkflow"]
+
+RESUME_SCHEMA: dict[str, Any] = {
+    "title": "Approval",
+    "description": "What to keep; True approves every source and tool, running none.",
+    "type": "object",
+    "properties": {
+        "sources": {"type": "array", "items": {"type": "string"}, "title": "Chunk ids"},
+        "tools": {
+            "type": "array",
+            "title": "Tool names (approved, not run) or calls (approved and run)",
+            "items": {
+                "anyOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "args": {"type": "object"}},
+                        "required": ["name"],
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+        },
+    },
+}
+"""The JSON Schema the approval interrupt advertises for its resume value."""
 
 MAX_QUESTION_CHARS = 4000
 """Longer questions are refused: they are pasted documents, not questions."""
@@ -46,6 +80,8 @@ class ModeState(WorkflowState, total=False):
     usage: dict[str, Any]
     model_name: str
     approval: dict[str, Any]
+    tool_results: list[dict[str, Any]]
+    """The approved tool calls' records (manual modes only; see ``run_tools_node``)."""
 
 
 def doc_to_record(doc: Document, n: int) -> dict[str, Any]:
@@ -81,7 +117,9 @@ class RagWorkflow(ParallelBaseWorkflow):
         corpus: A folder of ``.md``, ``.txt`` and ``.rst`` files; default: the bundled sample.
         model: Any LangChain chat model, or a name for ``init_chat_model``
             (``"openai:gpt-4o-mini"``); default: the offline extractive model.
-        tools: The tool registry to suggest from; default: the bundled tools.
+        tools: The tool registry to suggest from; default: the bundled tools. Tools run only
+            in the manual modes, after the user approves a call with its arguments.
+        tool_timeout: Seconds each approved tool call may run (``float`` or ``timedelta``).
         prices: USD per million tokens, per model.
         user_id: Whose long-term memories to read and write.
         config: A ``ParallelConfig`` or a mapping of its fields.
@@ -110,6 +148,7 @@ class RagWorkflow(ParallelBaseWorkflow):
         corpus: str | Path | None = None,
         model: BaseChatModel | str | None = None,
         tools: Sequence[BaseTool] | None = None,
+        tool_timeout: float | timedelta = DEFAULT_TOOL_TIMEOUT,
         prices: PriceTable | None = None,
         user_id: str = "default",
         config: ParallelConfig | Mapping[str, Any] | None = None,
@@ -128,6 +167,12 @@ class RagWorkflow(ParallelBaseWorkflow):
         )
         self.model = resolve_model(model)
         self.tools = list(tools) if tools is not None else default_tools()
+        self.tool_timeout = coerce_timeout(tool_timeout)
+        names = [t.name for t in self.tools]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"tools: names must be unique; {twice} appear more than once")
+        self.tool_registry: dict[str, BaseTool] = dict(zip(names, self.tools, strict=True))
         self.prices = prices or PriceTable()
         self.user_id = user_id
         super().__init__(config=config, observers=observers, breakers=breakers)
@@ -177,46 +222,105 @@ class RagWorkflow(ParallelBaseWorkflow):
     async def approval_node(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """Pause with the retrieved sources and suggested tools; resume with what to keep.
 
-        Resume with ``Command(resume={"sources": [chunk_id, ...], "tools": [name, ...]})``;
-        a missing key keeps everything of that kind, ``True`` approves all.
+        Resume with ``Command(resume={"sources": [chunk_id, ...], "tools": [...]})``. A
+        missing key keeps everything of that kind; ``True`` approves all. Items of
+        ``"tools"`` are bare names, which approve a suggestion without running it (a name
+        has no arguments), or calls ``{"name": ..., "args": {...}}``, which ``run_tools_node``
+        runs next. Approving all never runs a tool.
+
+        Everything is checked before any tool runs: an unknown source, an unknown or
+        unsuggested tool, or arguments the tool's ``args_schema`` refuses raise a
+        ``ValueError`` naming the field (``resume.tools[0].args.start: ...``). Nothing runs
+        and nothing is saved, so the same interrupt can be answered again.
         """
         sources = list(state.get("rag_retrieval") or [])
         tools = list(state.get("tool_suggestion") or [])
-        decision = interrupt(
-            {
-                "question": state.get("question", ""),
-                "sources": [
-                    {k: s[k] for k in ("chunk_id", "source", "heading", "score")} for s in sources
+
+        def check(decision: Any) -> dict[str, Any]:
+            return self._check_decision(decision, sources, tools)
+
+        try:
+            update: dict[str, Any] = interrupt(
+                {
+                    "question": state.get("question", ""),
+                    "sources": [
+                        {k: s[k] for k in ("chunk_id", "source", "heading", "score")}
+                        for s in sources
+                    ],
+                    "tools": [self._offer(t) for t in tools],
+                },
+                # Validating through interrupt() keeps a refused answer out of the
+                # checkpoint; raising after it returned would pin the bad answer for good.
+                response_schema=Annotated[  # type: ignore[call-overload]
+                    Any, BeforeValidator(check), WithJsonSchema(RESUME_SCHEMA)
                 ],
-                "tools": [{"name": t["name"], "score": t["score"]} for t in tools],
-            }
-        )
+            )
+        except ValidationError as exc:
+            raise _user_error(exc) from None
+        return update
+
+    def _check_decision(
+        self, decision: Any, sources: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The state update an approval asks for, or a ``ValueError`` naming the bad field."""
         if decision is True or decision is None:
             decision = {}
         if not isinstance(decision, Mapping):
             raise ValueError(
-                "resume: must be a mapping like {'sources': [chunk_id, ...], 'tools': [name, ...]}"
+                "resume: must be a mapping like {'sources': [chunk_id, ...], 'tools': [name, "
+                "{'name': name, 'args': {...}}, ...]}, or True to approve all"
             )
         keep_sources = decision.get("sources")
         keep_tools = decision.get("tools")
         if keep_sources is not None:
+            if isinstance(keep_sources, str) or not isinstance(keep_sources, Iterable):
+                raise ValueError("resume.sources: must be a list of chunk ids")
             wanted = {str(x) for x in keep_sources}
             unknown = wanted - {s["chunk_id"] for s in sources}
             if unknown:
                 raise ValueError(f"resume.sources: unknown chunk ids {sorted(unknown)}")
             sources = [s for s in sources if s["chunk_id"] in wanted]
             sources = [{**s, "n": n} for n, s in enumerate(sources, 1)]
+        calls: list[dict[str, Any]] = []
         if keep_tools is not None:
-            names = {str(x) for x in keep_tools}
-            tools = [t for t in tools if t["name"] in names]
+            approved = validate_tool_approvals(
+                keep_tools, registry=self.tool_registry, suggested=[t["name"] for t in tools]
+            )
+            tools = [t for t in tools if t["name"] in approved.names]
+            calls = [_plain(c) for c in approved.calls]
         return {
             "rag_retrieval": sources,
             "tool_suggestion": tools,
             "approval": {
                 "sources": [s["chunk_id"] for s in sources],
                 "tools": [t["name"] for t in tools],
+                "tool_calls": calls,
             },
         }
+
+    def _offer(self, suggestion: Mapping[str, Any]) -> dict[str, Any]:
+        """A suggestion as the user sees it, with the arguments a call must pass."""
+        tool = self.tool_registry.get(suggestion["name"])
+        return {
+            "name": suggestion["name"],
+            "score": suggestion["score"],
+            "description": suggestion.get("description", ""),
+            "args": dict(tool.args) if tool is not None else {},
+        }
+
+    async def run_tools_node(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Run the calls approved in this turn, each under ``tool_timeout``.
+
+        Only the manual modes have this node, right after ``approval_node``, so no tool runs
+        before the user approved it. A failing or timed-out call is recorded in
+        ``tool_results`` with its error; the answer is still generated.
+        """
+        calls = list((state.get("approval") or {}).get("tool_calls") or [])
+        first_n = len(state.get("rag_retrieval") or []) + 1
+        results = await run_tool_calls(
+            calls, self.tool_registry, per_call_timeout=self.tool_timeout, first_n=first_n
+        )
+        return {"tool_results": results}
 
     # -- generation -------------------------------------------------------------------------
 
@@ -243,7 +347,11 @@ class RagWorkflow(ParallelBaseWorkflow):
     # -- tier 2 -----------------------------------------------------------------------------
 
     def _docs(self, state: Mapping[str, Any]) -> list[Document]:
-        return [record_to_doc(r) for r in state.get("rag_retrieval") or []]
+        """The model's numbered sources: the retrieved chunks, then the approved tools' results."""
+        docs = [record_to_doc(r) for r in state.get("rag_retrieval") or []]
+        if self.needs_approval:
+            docs += tool_result_docs(state.get("tool_results") or [])
+        return docs
 
     async def _quality_scoring_task(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> Any:
         return _plain(score_answer(state.get("question", ""), state["answer"], self._docs(state)))
@@ -273,11 +381,21 @@ class RagWorkflow(ParallelBaseWorkflow):
             builder = _rewire(
                 builder, "parallel_retrieval", "generate", "approval", self.approval_node
             )
+            builder = _rewire(builder, "approval", "generate", "run_tools", self.run_tools_node)
         if self.multi_turn:
             builder = _rewire(
                 builder, "parallel_post_generation", END, "remember", self.remember_node
             )
         return builder
+
+
+def _user_error(exc: ValidationError) -> Exception:
+    """The ``ValueError`` our check raised, unwrapped from pydantic's ``ValidationError``."""
+    for error in exc.errors():
+        original = (error.get("ctx") or {}).get("error")
+        if isinstance(original, Exception):
+            return original
+    return exc
 
 
 def _rewire(
