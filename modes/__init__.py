@@ -24,6 +24,7 @@ from ._modes import (
 from ._offline_model import ExtractiveChatModel, build_messages, format_context
 from ._persistence import Persistence, PersistenceError, default_data_dir, open_persistence
 from ._scoring import QualityScore, score_answer
+from ._server import ServerSettings, create_app
 from ._tool_ranking import ToolSuggestion, default_tools, rank_tools
 from ._workflow import MAX_QUESTION_CHARS, ModeState, RagWorkflow
 
@@ -47,8 +48,10 @@ __all__ = [
     "PriceTable",
     "QualityScore",
     "RagWorkflow",
+    "ServerSettings",
     "ToolSuggestion",
     "build_messages",
+    "create_app",
     "default_data_dir",
     "default_tools",
     "estimate_cost",

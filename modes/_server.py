@@ -1,0 +1,341 @@
+"""An HTTP server for the modes, to run as several worker processes behind one port.
+
+Every worker shares one PostgreSQL checkpointer and store (conversations survive whichever
+worker answers the next turn), one circuit breaker per backend in Redis, and one ``/metrics``
+summed over all workers (prometheus_client's multi-process mode)::
+
+    export PARALLEL_NODES_POSTGRES_URL=postgresql://app@db:5432/app
+    export PARALLEL_NODES_REDIS_URL=redis://cache:6379/0
+    export PROMETHEUS_MULTIPROC_DIR=/run/parallel-nodes/metrics   # empty it before each start
+    uvicorn --factory modes._server:create_app --workers 4 --host 0.0.0.0 --port 8000
+
+Routes:
+
+* ``POST /v1/{mode}/threads/{thread_id}/turns`` with ``{"question": str, "user_id": str?}``:
+  one turn; answers ``{"answer", "parallel", "messages", "pid", ...}``.
+* ``GET /metrics``: Prometheus text, summed over every worker.
+* ``GET /healthz``: ``{"status": "ok", "pid": ...}`` once the worker has opened its pools.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.retrievers import BaseRetriever
+
+from monitoring import metrics_asgi_app
+from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBreakerStore
+
+from ._modes import MODES
+from ._persistence import PersistenceError, redact
+from ._workflow import MAX_QUESTION_CHARS, RagWorkflow
+
+if TYPE_CHECKING:
+    # Why only for typing: ``import modes`` must work without the [server] extra.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["SERVED_MODES", "ServerSettings", "WorkflowFactory", "create_app"]
+
+log = logging.getLogger("modes.server")
+
+SERVED_MODES = ("chat", "research")
+"""Modes that answer in one request; the manual modes pause for approval and are CLI-only."""
+
+MAX_USER_ID_CHARS = 200
+_THREAD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+_SETUP_LOCK = 0x70A7_0DE5
+"""The advisory-lock key that serialises table creation when several workers start at once."""
+
+_BREAKER_POLICY = BreakerPolicy()
+
+WorkflowFactory = Callable[[str, Mapping[str, CircuitBreaker]], RagWorkflow]
+"""Builds the workflow of a mode name, given the breakers to pass to ``breakers=``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """The server's configuration, read from the environment by :meth:`from_env`.
+
+    Example:
+        >>> settings = ServerSettings.from_env({"PARALLEL_NODES_POSTGRES_URL": "postgresql://db/app"})
+        >>> settings.pool_max_size
+        4
+    """
+
+    postgres_url: str
+    """``PARALLEL_NODES_POSTGRES_URL``: where threads (checkpoints) and memories (store) live."""
+    redis_url: str | None = None
+    """``PARALLEL_NODES_REDIS_URL``: shared breaker state; unset gives each worker its own."""
+    pool_max_size: int = 4
+    """``PARALLEL_NODES_POOL_MAX_SIZE``: PostgreSQL connections per worker process, at most."""
+    breaker_prefix: str = "parallel_nodes:breaker:"
+    """``PARALLEL_NODES_BREAKER_PREFIX``: the Redis key prefix of the breakers."""
+    breaker_policy: BreakerPolicy = _BREAKER_POLICY
+    """When the ``rag_retrieval`` breaker opens (not read from the environment)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Read and validate the settings.
+
+        Raises:
+            ConfigError: A variable is missing or malformed; ``field`` is its name.
+        """
+        env = os.environ if environ is None else environ
+        postgres = env.get("PARALLEL_NODES_POSTGRES_URL", "").strip()
+        if not postgres.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                "PARALLEL_NODES_POSTGRES_URL",
+                "must be set to a PostgreSQL URL, e.g. postgresql://user@host:5432/dbname",
+            )
+        redis_url = env.get("PARALLEL_NODES_REDIS_URL", "").strip() or None
+        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix:")):
+            raise ConfigError(
+                "PARALLEL_NODES_REDIS_URL",
+                "must be a Redis URL, e.g. redis://host:6379/0, or unset for per-worker breakers",
+            )
+        raw_size = env.get("PARALLEL_NODES_POOL_MAX_SIZE", "4").strip()
+        if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
+            raise ConfigError(
+                "PARALLEL_NODES_POOL_MAX_SIZE",
+                f"must be a whole number from 1 to 100, got {raw_size!r}; keep workers × size "
+                "under PostgreSQL's max_connections",
+            )
+        prefix = env.get("PARALLEL_NODES_BREAKER_PREFIX", "parallel_nodes:breaker:")
+        return cls(
+            postgres_url=postgres,
+            redis_url=redis_url,
+            pool_max_size=int(raw_size),
+            breaker_prefix=prefix,
+        )
+
+
+def _default_factory(retriever: BaseRetriever | None) -> WorkflowFactory:
+    def build(mode: str, breakers: Mapping[str, CircuitBreaker]) -> RagWorkflow:
+        return MODES[mode](retriever=retriever, breakers=breakers)
+
+    return build
+
+
+def create_app(
+    *,
+    settings: ServerSettings | None = None,
+    retriever: BaseRetriever | None = None,
+    workflow_factory: WorkflowFactory | None = None,
+) -> Starlette:
+    """The ASGI app; ``uvicorn --factory modes._server:create_app`` calls it with no arguments.
+
+    Args:
+        settings: The configuration; default: :meth:`ServerSettings.from_env`.
+        retriever: The retriever of every mode; default: the bundled corpus. A retriever with
+            an async ``aclose()`` is closed when the app stops.
+        workflow_factory: Builds each mode's workflow instead (``retriever`` is then unused).
+
+    Raises:
+        ConfigError: An environment variable is missing or malformed.
+    """
+    try:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+    except ImportError as exc:
+        raise ImportError(
+            "the server needs Starlette; run: pip install 'langgraph-parallel-nodes[server]'"
+        ) from exc
+    config = settings or ServerSettings.from_env()
+    factory = workflow_factory or _default_factory(retriever)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            checkpointer, store = await _open_postgres(stack, config)
+            breakers = {"rag_retrieval": await _open_breaker(stack, config)}
+            if retriever is not None and callable(getattr(retriever, "aclose", None)):
+                stack.push_async_callback(retriever.aclose)  # type: ignore[attr-defined]
+            workflows = {mode: factory(mode, breakers) for mode in SERVED_MODES}
+            app.state.graphs = {
+                mode: (w.compile(checkpointer=checkpointer, store=store), w.multi_turn)
+                for mode, w in workflows.items()
+            }
+            log.info("worker %d ready: pool max_size=%d", os.getpid(), config.pool_max_size)
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/v1/{mode}/threads/{thread_id}/turns", _turn, methods=["POST"]),
+            Route("/healthz", _healthz, methods=["GET"]),
+            Route("/metrics", _AsgiEndpoint(metrics_asgi_app()), methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _open_postgres(stack: AsyncExitStack, config: ServerSettings) -> tuple[Any, Any]:
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    where = redact(config.postgres_url)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        config.postgres_url,
+        min_size=1,
+        max_size=config.pool_max_size,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    try:
+        await pool.open(wait=True, timeout=10)
+    except Exception as exc:
+        await pool.close()
+        raise PersistenceError(
+            f"PARALLEL_NODES_POSTGRES_URL: cannot reach PostgreSQL at {where}; check that the "
+            "server is running and the URL is right"
+        ) from exc
+    stack.push_async_callback(pool.close)
+    checkpointer = AsyncPostgresSaver(pool)
+    store = AsyncPostgresStore(pool)
+    # Why the lock: setup() runs migrations, and four workers starting together would race
+    # on the same CREATE TABLE and migration rows.
+    async with await psycopg.AsyncConnection.connect(config.postgres_url, autocommit=True) as c:
+        await c.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        try:
+            await checkpointer.setup()
+            await store.setup()
+        finally:
+            await c.execute("select pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+    return checkpointer, store
+
+
+async def _open_breaker(stack: AsyncExitStack, config: ServerSettings) -> CircuitBreaker:
+    if config.redis_url is None:
+        return CircuitBreaker("rag_retrieval", policy=config.breaker_policy)
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=5)
+    stack.push_async_callback(client.aclose)
+    try:
+        await client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise ConfigError(
+            "PARALLEL_NODES_REDIS_URL",
+            f"cannot reach Redis ({type(exc).__name__}); start it, fix the URL, or unset the "
+            "variable for per-worker breakers",
+        ) from exc
+    store = RedisBreakerStore(client, prefix=config.breaker_prefix)
+    return CircuitBreaker("rag_retrieval", policy=config.breaker_policy, store=store)
+
+
+class _AsgiEndpoint:
+    """Serves an ASGI app at exactly one path (a ``Mount`` would redirect to a trailing ``/``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.status = status
+        self.field = field
+        self.message = message
+
+
+def _error(status: int, field: str, message: str) -> JSONResponse:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": {"field": field, "message": message}}, status_code=status)
+
+
+def _json(content: dict[str, Any]) -> JSONResponse:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(content)
+
+
+async def _healthz(request: Request) -> JSONResponse:
+    return _json({"status": "ok", "pid": os.getpid()})
+
+
+def _parse_turn(body: Any) -> tuple[str, str | None]:
+    if not isinstance(body, dict):
+        raise _BadRequest(422, "body", 'must be a JSON object like {"question": "..."}')
+    question = body.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise _BadRequest(422, "question", "is required: a non-empty string")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise _BadRequest(
+            422,
+            "question",
+            f"{len(question)} characters is over the {MAX_QUESTION_CHARS} limit; "
+            "ask a shorter question",
+        )
+    user_id = body.get("user_id")
+    if user_id is not None and (
+        not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID_CHARS
+    ):
+        raise _BadRequest(
+            422, "user_id", f"must be a non-empty string of at most {MAX_USER_ID_CHARS} characters"
+        )
+    return question, user_id
+
+
+async def _turn(request: Request) -> JSONResponse:
+    mode = request.path_params["mode"]
+    thread_id = request.path_params["thread_id"]
+    if mode not in SERVED_MODES:
+        return _error(404, "mode", f"unknown mode; this server serves {list(SERVED_MODES)}")
+    if not _THREAD_ID.match(thread_id):
+        return _error(422, "thread_id", "must be 1 to 200 of the characters A-Z a-z 0-9 . _ : -")
+    try:
+        question, user_id = _parse_turn(await request.json())
+    except ValueError:
+        return _error(400, "body", "is not valid JSON")
+    except _BadRequest as bad:
+        return _error(bad.status, bad.field, bad.message)
+    graph, multi_turn = request.app.state.graphs[mode]
+    inputs: dict[str, Any] = {"question": question}
+    if multi_turn:
+        inputs["messages"] = [HumanMessage(content=question)]
+    if user_id is not None:
+        inputs["user_id"] = user_id
+    started = time.perf_counter()
+    try:
+        out = await graph.ainvoke(inputs, {"configurable": {"thread_id": thread_id}})
+    except Exception as exc:
+        log.error("turn failed mode=%s pid=%d error=%s", mode, os.getpid(), type(exc).__name__)
+        return _error(500, "", f"the turn failed ({type(exc).__name__}); retry it")
+    parallel = out.get("parallel") or {}
+    degraded = sorted({name for tier in parallel.values() for name in tier.get("degraded", [])})
+    # Why no question or thread id here: INFO logs are kept, and both can carry user text.
+    log.info(
+        "turn mode=%s pid=%d seconds=%.3f degraded=%s",
+        mode,
+        os.getpid(),
+        time.perf_counter() - started,
+        ",".join(degraded) or "-",
+    )
+    return _json(
+        {
+            "mode": mode,
+            "thread_id": thread_id,
+            "answer": out.get("answer", ""),
+            "parallel": parallel,
+            "degraded": degraded,
+            "messages": len(out.get("messages") or []),
+            "pid": os.getpid(),
+        }
+    )
