@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 
 from modes import MAX_QUESTION_CHARS, Mode2AutomaticWorkflow, Mode4ChatAutomaticWorkflow
 
@@ -51,6 +52,6 @@ async def test_none_in_a_task_key_is_overwritten_by_the_tier(key: str) -> None:
 
 async def test_a_chat_turn_without_messages_still_answers() -> None:
     graph = Mode4ChatAutomaticWorkflow(config=NO_METRICS).compile()
-    config = {"configurable": {"thread_id": "no-messages"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "no-messages"}}
     out = await graph.ainvoke({"question": "What is a tier deadline?"}, config)
     assert out["answer"]
