@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks._promql import concrete, dashboard, dashboard_queries, load_yaml
 from monitoring import DASHBOARD_PATH, METRIC_NAMES
 from tests._servers import unavailable
-
-from ._queries import concrete, dashboard, dashboard_queries, load_yaml
 
 
 def _generator() -> ModuleType:

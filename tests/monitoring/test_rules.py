@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from benchmarks._promql import alert_expressions, alert_rules, load_yaml
 from monitoring import (
     ALERTS_PATH,
     ALERTS_TEST_PATH,
@@ -18,8 +19,6 @@ from monitoring import (
     PrometheusObserver,
 )
 from parallel_nodes import Task, Tier, run_tier
-
-from ._queries import alert_expressions, alert_rules, load_yaml
 
 pytestmark = pytest.mark.prometheus
 
