@@ -26,12 +26,14 @@ from ._persistence import Persistence, PersistenceError, default_data_dir, open_
 from ._scoring import QualityScore, score_answer
 from ._server import ServerSettings, create_app
 from ._tool_ranking import ToolSuggestion, default_tools, rank_tools
-from ._workflow import MAX_QUESTION_CHARS, ModeState, RagWorkflow
+from ._tools import ToolApproval, ToolCall, run_tool_calls, validate_tool_approvals
+from ._workflow import MAX_QUESTION_CHARS, RESUME_SCHEMA, ModeState, RagWorkflow
 
 __all__ = [
     "MAX_QUESTION_CHARS",
     "MODES",
     "OFFLINE_MODEL",
+    "RESUME_SCHEMA",
     "SAMPLE_CORPUS",
     "CitationReport",
     "CorpusRetriever",
@@ -49,6 +51,8 @@ __all__ = [
     "QualityScore",
     "RagWorkflow",
     "ServerSettings",
+    "ToolApproval",
+    "ToolCall",
     "ToolSuggestion",
     "build_messages",
     "create_app",
@@ -62,5 +66,7 @@ __all__ = [
     "recall",
     "remember",
     "resolve_model",
+    "run_tool_calls",
     "score_answer",
+    "validate_tool_approvals",
 ]

@@ -67,6 +67,7 @@ def result_json(out: Mapping[str, Any]) -> dict[str, Any]:
             for s in out.get("rag_retrieval") or []
         ],
         "tools": out.get("tool_suggestion") or [],
+        "tool_results": out.get("tool_results") or [],
         "memories": out.get("memory_retrieval") or [],
         "quality": out.get("quality_scoring") or {},
         "citations": out.get("citation_extraction") or {},
