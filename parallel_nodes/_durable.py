@@ -70,7 +70,9 @@ class TaskMemo:
         try:
             async with asyncio.timeout(LOAD_TIMEOUT):
                 items = await self._store.asearch(self._namespace, limit=1000)
-            return {item.key: _decode(item.value) for item in items}
+            kept = {item.key: _decode(item.value) for item in items}
+            self._saved.extend(kept)  # deleted with the new ones when the tier returns
+            return kept
         except Exception as exc:  # a broken store must not break the tier
             _log.warning("durable tier: store read failed (%s); running every task", exc)
             return {}

@@ -89,7 +89,8 @@ async def _drain_background() -> None:
 @pytest.mark.parametrize(("durable", "reruns"), [(True, 0), (False, 1)])
 async def test_resume_reruns_only_unfinished_tasks(durable: bool, reruns: int) -> None:
     work = Work()
-    graph = work.graph(durable=durable)
+    store = InMemoryStore()
+    graph = work.graph(durable=durable, store=store)
     config: RunnableConfig = {"configurable": {"thread_id": "t1"}}
     await _cut_short(work, graph, config)
     assert work.calls == {"a": 1, "b": 1, "c": 1}
@@ -104,6 +105,8 @@ async def test_resume_reruns_only_unfinished_tasks(durable: bool, reruns: int) -
     tasks = out["parallel"]["retrieval"]["tasks"]
     assert {n: tasks[n]["resumed"] for n in "abc"} == {"a": durable, "b": durable, "c": False}
     assert {tasks[n]["status"] for n in "abc"} == {TaskStatus.OK.value}
+    await _drain_background()
+    assert await store.asearch(("parallel_nodes_done",), limit=100) == []
 
 
 async def test_kept_values_are_deleted_after_the_tier_returns() -> None:
