@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import durable, hedging, instrumentation, overhead, seed_scenario, throughput
+from . import capacity, durable, hedging, instrumentation, overhead, seed_scenario, throughput
 from ._guards import failed_guards
 from ._plots import plot_all
 from ._report import machine, markdown
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "hedging": hedging.run,
     "instrumentation": instrumentation.run,
     "durable": durable.run,
+    "capacity": capacity.run,
 }
 
 

@@ -249,6 +249,25 @@ def _durable(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _capacity(r: dict[str, Any]) -> list[str]:
+    if "skipped" in r:
+        return ["### 7. Cost of one chat turn", "", f"Skipped: {r['skipped']}."]
+    return [
+        f"### 7. Cost of one chat turn (`chat` mode on PostgreSQL, one process, {r['turns']} "
+        f"turns, {r['in_flight']} in flight, pool of {r['pool_size']})",
+        "",
+        _row("turns/s", "CPU ms/turn", "CPU share", "connection-ms/turn", "pool requests/turn"),
+        _row(*["---:"] * 5),
+        _row(
+            f"{r['turns_per_second']:.1f}",
+            f"{r['cpu_ms_per_turn']:.1f}",
+            f"{r['cpu_share']:.0%}",
+            f"{r['connection_ms_per_turn']:.1f}",
+            f"{r['pool_requests_per_turn']:.1f}",
+        ),
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     m = results["machine"]
@@ -266,6 +285,7 @@ def markdown(results: dict[str, Any]) -> str:
         "hedging": _hedging,
         "instrumentation": _instrumentation,
         "durable": _durable,
+        "capacity": _capacity,
     }
     for key, render in sections.items():
         if key in results:
