@@ -7,7 +7,7 @@ summed over all workers (prometheus_client's multi-process mode)::
     export PARALLEL_NODES_POSTGRES_URL=postgresql://app@db:5432/app
     export PARALLEL_NODES_REDIS_URL=redis://cache:6379/0
     export PROMETHEUS_MULTIPROC_DIR=/run/parallel-nodes/metrics   # empty it before each start
-    uvicorn --factory modes._server:create_app --workers 4 --host 0.0.0.0 --port 8000
+    uvicorn --factory modes:create_app --workers 4 --host 0.0.0.0 --port 8000
 
 Routes:
 
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import HumanMessage
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableConfig
 
 from monitoring import metrics_asgi_app
 from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBreakerStore
@@ -81,6 +82,9 @@ class ServerSettings:
     """``PARALLEL_NODES_POOL_MAX_SIZE``: PostgreSQL connections per worker process, at most."""
     breaker_prefix: str = "parallel_nodes:breaker:"
     """``PARALLEL_NODES_BREAKER_PREFIX``: the Redis key prefix of the breakers."""
+    durable_tier1: bool = False
+    """``PARALLEL_NODES_DURABLE_TIER1=1``: a turn resumed after a worker died does not re-run
+    the tier-1 tasks that had finished (``ParallelConfig.durable_tier1``)."""
     breaker_policy: BreakerPolicy = _BREAKER_POLICY
     """When the ``rag_retrieval`` breaker opens (not read from the environment)."""
 
@@ -112,17 +116,24 @@ class ServerSettings:
                 "under PostgreSQL's max_connections",
             )
         prefix = env.get("PARALLEL_NODES_BREAKER_PREFIX", "parallel_nodes:breaker:")
+        durable = env.get("PARALLEL_NODES_DURABLE_TIER1", "0").strip().lower()
+        if durable not in ("0", "1", "true", "false", ""):
+            raise ConfigError(
+                "PARALLEL_NODES_DURABLE_TIER1", f"must be 1 or 0 (true or false), got {durable!r}"
+            )
         return cls(
             postgres_url=postgres,
             redis_url=redis_url,
             pool_max_size=int(raw_size),
             breaker_prefix=prefix,
+            durable_tier1=durable in ("1", "true"),
         )
 
 
-def _default_factory(retriever: BaseRetriever | None) -> WorkflowFactory:
+def _default_factory(retriever: BaseRetriever | None, durable_tier1: bool) -> WorkflowFactory:
     def build(mode: str, breakers: Mapping[str, CircuitBreaker]) -> RagWorkflow:
-        return MODES[mode](retriever=retriever, breakers=breakers)
+        config = {"durable_tier1": durable_tier1}
+        return MODES[mode](retriever=retriever, breakers=breakers, config=config)
 
     return build
 
@@ -133,7 +144,7 @@ def create_app(
     retriever: BaseRetriever | None = None,
     workflow_factory: WorkflowFactory | None = None,
 ) -> Starlette:
-    """The ASGI app; ``uvicorn --factory modes._server:create_app`` calls it with no arguments.
+    """The ASGI app; ``uvicorn --factory modes:create_app`` calls it with no arguments.
 
     Args:
         settings: The configuration; default: :meth:`ServerSettings.from_env`.
@@ -152,7 +163,7 @@ def create_app(
             "the server needs Starlette; run: pip install 'langgraph-parallel-nodes[server]'"
         ) from exc
     config = settings or ServerSettings.from_env()
-    factory = workflow_factory or _default_factory(retriever)
+    factory = workflow_factory or _default_factory(retriever, config.durable_tier1)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -313,8 +324,13 @@ async def _turn(request: Request) -> JSONResponse:
     if user_id is not None:
         inputs["user_id"] = user_id
     started = time.perf_counter()
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     try:
-        out = await graph.ainvoke(inputs, {"configurable": {"thread_id": thread_id}})
+        if multi_turn and (await graph.aget_state(config)).next:
+            # A turn cut short when a worker died: finish it, so its question gets its answer
+            # and the history stays question, answer, question, answer.
+            await graph.ainvoke(None, config)
+        out = await graph.ainvoke(inputs, config)
     except Exception as exc:
         log.error("turn failed mode=%s pid=%d error=%s", mode, os.getpid(), type(exc).__name__)
         return _error(500, "", f"the turn failed ({type(exc).__name__}); retry it")

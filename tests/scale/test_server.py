@@ -29,6 +29,10 @@ TURNS = "/v1/chat/threads/t1/turns"
             {"PARALLEL_NODES_POSTGRES_URL": DSN, "PARALLEL_NODES_POOL_MAX_SIZE": "0"},
             "PARALLEL_NODES_POOL_MAX_SIZE",
         ),
+        (
+            {"PARALLEL_NODES_POSTGRES_URL": DSN, "PARALLEL_NODES_DURABLE_TIER1": "yes please"},
+            "PARALLEL_NODES_DURABLE_TIER1",
+        ),
     ],
 )
 def test_settings_name_the_bad_variable(env: dict[str, str], variable: str) -> None:
@@ -45,13 +49,15 @@ def test_settings_read_every_variable() -> None:
             "PARALLEL_NODES_REDIS_URL": "redis://127.0.0.1:6379/0",
             "PARALLEL_NODES_POOL_MAX_SIZE": "8",
             "PARALLEL_NODES_BREAKER_PREFIX": "app:",
+            "PARALLEL_NODES_DURABLE_TIER1": "1",
         }
     )
-    assert (settings.redis_url, settings.pool_max_size, settings.breaker_prefix) == (
-        "redis://127.0.0.1:6379/0",
-        8,
-        "app:",
-    )
+    assert (
+        settings.redis_url,
+        settings.pool_max_size,
+        settings.breaker_prefix,
+        settings.durable_tier1,
+    ) == ("redis://127.0.0.1:6379/0", 8, "app:", True)
 
 
 def test_create_app_checks_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
