@@ -125,27 +125,52 @@ async def hedged_call(
             if ok or cancelled:
                 state.sketch.observe(elapsed)
 
+    if delay is None or hedge is None:  # nothing to race yet: one call, in this task
+        return await attempt(replicas.pick())
+
+    # Callbacks and one future rather than asyncio.wait: this runs on every call of a hedged
+    # task, and asyncio.wait builds a set, a future and callbacks per wait.
+    outcome: asyncio.Future[Any] = loop.create_future()
+    running: list[asyncio.Task[Any]] = []
+    first_error: list[BaseException] = []
+
+    def settle(t: asyncio.Task[Any]) -> None:
+        running.remove(t)
+        if t.cancelled():
+            return
+        exc = t.exception()  # retrieved even when the outcome is known: no unretrieved warning
+        if outcome.done():
+            return
+        if exc is None:
+            outcome.set_result(t.result())
+            return
+        first_error.append(exc)
+        if not running:  # nothing left to win; a hedge not yet fired is not worth waiting for
+            outcome.set_exception(first_error[0])
+
+    def launch(i: int) -> None:
+        t = loop.create_task(attempt(i))
+        running.append(t)
+        t.add_done_callback(settle)
+
+    def fire() -> None:
+        # Decide one loop turn later: calls whose backend answered in this very turn (their
+        # timers were due together with ours) are then done, and are not hedged for nothing.
+        loop.call_soon(decide)
+
+    def decide() -> None:
+        if outcome.done() or not running or running[0].done():
+            return
+        if state.may_hedge(hedge):
+            state.hedges += 1
+            launch(replicas.pick(exclude=first_index))
+
     first_index = replicas.pick()
-    first = loop.create_task(attempt(first_index))
-    running = {first}
+    launch(first_index)
+    timer = loop.call_later(delay, fire)
     try:
-        if delay is not None and hedge is not None:
-            done, _ = await asyncio.wait(running, timeout=delay)
-            if not done and state.may_hedge(hedge):
-                state.hedges += 1
-                running.add(loop.create_task(attempt(replicas.pick(exclude=first_index))))
-        error: BaseException | None = None
-        while running:
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                if t.cancelled():
-                    continue
-                exc = t.exception()
-                if exc is None:
-                    return t.result()
-                error = error or exc
-        assert error is not None
-        raise error
+        return await outcome
     finally:
+        timer.cancel()
         for t in running:
             t.cancel()
