@@ -29,7 +29,7 @@ class Hedge:
 
     Example:
         >>> Hedge(delay=0.05).budget
-        0.05
+        0.1
     """
 
     delay: float | None
@@ -37,7 +37,9 @@ class Hedge:
     quantile: float
     """With ``delay=None``: which latency quantile triggers the hedge."""
     budget: float
-    """At most this share of calls may be hedges (0.05 = 5%)."""
+    """At most this share of calls may be hedges (0.1 = 10%). Twice the share a p95 trigger
+    fires on: a budget equal to it runs dry in bursts, and the stragglers it is for go
+    unhedged. The calls actually hedged stay near ``1 - quantile``."""
     min_samples: int
     """With ``delay=None``: no hedging until this many latencies were observed."""
 
@@ -46,7 +48,7 @@ class Hedge:
         *,
         delay: float | timedelta | None = None,
         quantile: float = 0.95,
-        budget: float = 0.05,
+        budget: float = 0.1,
         min_samples: int = 20,
     ) -> None:
         if not (isinstance(quantile, float | int) and 0 < quantile < 1):
