@@ -107,9 +107,11 @@ async def hedged_call(
     state.calls += 1
     delay = state.hedge_delay(hedge)
 
-    async def attempt(i: int) -> Any:
+    async def attempt(i: int, t0: float) -> Any:
+        # t0 is when the call (or its hedge) was launched, not when this task first ran: the
+        # hedge timer counts from the launch, so the sketch must too, or a busy loop's start
+        # lag makes the observed p95 too short and every call look slow.
         replicas.started(i)
-        t0 = loop.time()
         ok = False
         cancelled = False
         try:
@@ -128,7 +130,7 @@ async def hedged_call(
                 state.sketch.observe(elapsed)
 
     if delay is None or hedge is None:  # nothing to race yet: one call, in this task
-        return await attempt(replicas.pick())
+        return await attempt(replicas.pick(), loop.time())
 
     # Callbacks and one future rather than asyncio.wait: this runs on every call of a hedged
     # task, and asyncio.wait builds a set, a future and callbacks per wait.
@@ -151,7 +153,7 @@ async def hedged_call(
             outcome.set_exception(first_error[0])
 
     def launch(i: int) -> None:
-        t = loop.create_task(attempt(i))
+        t = loop.create_task(attempt(i, loop.time()))
         running.append(t)
         t.add_done_callback(settle)
 
