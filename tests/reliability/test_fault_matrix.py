@@ -1,6 +1,7 @@
 """The fault matrix: for each tier, and each fault in one task, the graph completes, the tier
 returns within its deadline (as a ratio), the degraded task is named in state, the right status
-reaches the observer, and the other tasks' values are intact."""
+reaches the observer and the right failure metric is counted, and the other tasks' values are
+intact."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 from langgraph.types import RetryPolicy
+from prometheus_client import CollectorRegistry
 
+from monitoring import ParallelMetrics, PrometheusObserver
 from parallel_nodes import (
     TIER1_TASKS,
     TIER2_TASKS,
@@ -109,12 +112,14 @@ class Faulty(ParallelBaseWorkflow):
 async def test_fault_in_one_task(victim: str, fault: str) -> None:
     fn, expected = FAULTS[fault]
     recorder = RecordingObserver()
+    registry = CollectorRegistry()
+    prometheus = PrometheusObserver(ParallelMetrics(registry=registry))
     config = {
         "tier1_timeout": DEADLINE,
         "tier2_timeout": DEADLINE,
         "task_timeouts": dict.fromkeys((*TIER1_TASKS, *TIER2_TASKS), 10.0),
     }
-    wf = Faulty(victim, fn, config=config, observers=[recorder])
+    wf = Faulty(victim, fn, config=config, observers=[recorder, prometheus])
     start = time.perf_counter()
     out = await wf.compile().ainvoke({"question": "q"})
     elapsed = time.perf_counter() - start
@@ -132,6 +137,15 @@ async def test_fault_in_one_task(victim: str, fault: str) -> None:
             assert statuses[name] is TaskStatus.OK
             assert out[name] == ([name] if name in TIER1_TASKS else {"by": name})
     assert out[victim] == ([] if victim in TIER1_TASKS else {})
+    # the failure metric names the victim and the failure type, and nobody else
+    failures = {
+        (s.labels["task_name"], s.labels["failure_type"]): s.value
+        for family in registry.collect()
+        if family.name == "parallel_task_failures"
+        for s in family.samples
+        if s.name.endswith("_total") and s.value
+    }
+    assert failures == {(victim, expected.value): 1.0}
     # both tiers: one within its deadline (plus margin), the other ~WORK
     assert elapsed < 1.5 * DEADLINE + 4 * WORK
 
