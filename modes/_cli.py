@@ -209,10 +209,21 @@ def chat(
     no_parallel_tier2: NoParallelTier2 = False,
     disable_tier2: DisableTier2 = False,
     disable_task: DisableTask = None,
+    durable: Annotated[
+        bool,
+        typer.Option(
+            help="Keep finished tier-1 results until the turn ends: a turn resumed "
+            "after a crash does not repeat them."
+        ),
+    ] = False,
 ) -> None:
-    """Chat, one question per line; the conversation persists per --thread. /quit ends."""
+    """Chat, one question per line; the conversation persists per --thread. /quit ends.
+
+    A turn cut short (the process was killed) is finished when the thread is opened again.
+    """
     try:
         config = _config(no_parallel_tier1, no_parallel_tier2, disable_tier2, disable_task or [])
+        config["durable_tier1"] = durable
         workflow = _build(mode, ("chat", "chat-manual"), corpus, model, config, True, user)
         thread_id = thread or uuid.uuid4().hex[:12]
         asyncio.run(_chat(workflow, thread_id, postgres))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,16 @@ def test_chat_keeps_the_thread_across_processes(tmp_path: Path) -> None:
     second = _cli("chat", "--thread", "t1", stdin="And how does it recover?\n", env=env)
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "parallel-nodes.sqlite").exists()
+
+
+def test_durable_chat_on_sqlite_answers_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    env = {"PARALLEL_NODES_DATA_DIR": str(tmp_path)}
+    done = _cli("chat", "--durable", "--thread", "d1", stdin=f"{QUESTION}\n/quit\n", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("assistant>") == 1
+    with sqlite3.connect(tmp_path / "parallel-nodes.sqlite") as db:
+        kept = db.execute("select count(*) from store where prefix like 'parallel_nodes_done%'")
+        assert kept.fetchone() == (0,)
 
 
 @pytest.mark.parametrize(
