@@ -67,18 +67,15 @@ async def _messages(dsn: str, thread: str) -> list[tuple[str, str]]:
     return [(type(m).__name__, str(m.content)) for m in messages]
 
 
-def _crash_in_tier1(dsn: str, thread: str, log: Path, durable: bool) -> None:
+def _kill_when_blocking(child: subprocess.Popen[str], log: Path, question: str) -> None:
+    """SIGKILL ``child`` once its memory retrieval blocks on ``question``."""
     slow = Path(f"{log}.slow")
-    slow.write_text(QUESTIONS[CRASH_TURN])
-    child = _child(dsn, thread, log, durable)
-    assert child.stdin is not None
-    child.stdin.write("".join(f"{q}\n" for q in QUESTIONS[: CRASH_TURN + 1]))
-    child.stdin.flush()
+    slow.write_text(question)
     try:
         deadline = time.monotonic() + 60
         while "blocking" not in (log.read_text() if log.exists() else ""):
             assert child.poll() is None, child.communicate()[1]
-            assert time.monotonic() < deadline, "the child never reached tier 1 of turn 3"
+            assert time.monotonic() < deadline, "the child never reached tier 1"
             time.sleep(0.02)
         time.sleep(0.3)  # the finished tasks' values reach the store
         child.kill()  # SIGKILL: no cleanup, no flush
@@ -87,6 +84,14 @@ def _crash_in_tier1(dsn: str, thread: str, log: Path, durable: bool) -> None:
         child.communicate()
         slow.unlink()
     assert child.returncode == -9
+
+
+def _crash_in_tier1(dsn: str, thread: str, log: Path, durable: bool) -> None:
+    child = _child(dsn, thread, log, durable)
+    assert child.stdin is not None
+    child.stdin.write("".join(f"{q}\n" for q in QUESTIONS[: CRASH_TURN + 1]))
+    child.stdin.flush()
+    _kill_when_blocking(child, log, QUESTIONS[CRASH_TURN])
 
 
 @pytest.mark.parametrize("durable", [True, False], ids=["durable", "plain"])
@@ -128,3 +133,33 @@ def test_sigkill_in_tier1_then_resume(tmp_path: Path, durable: bool) -> None:
         assert set(_executions(log, question).values()) == {1}
     print(f"\nexecutions of the crashed turn's tier-1 tasks ({'durable' if durable else 'plain'}):")
     print(dict(counts))
+
+
+def test_native_branches_for_comparison(tmp_path: Path) -> None:
+    """The same crash with the three tasks as LangGraph's native branches (pending writes)."""
+    dsn = require_postgres()
+    thread = f"native-{uuid.uuid4().hex[:10]}"
+    log = tmp_path / "executions.log"
+    question = QUESTIONS[0]
+
+    def native(arg: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability._crash_native", dsn, thread, str(log), arg],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    _kill_when_blocking(native(question), log, question)
+    resumed = native("-")
+    out, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 0, err
+    assert out.strip() == f"rag_retrieval for {question}; memory_retrieval for {question}"
+    counts = _executions(log, question)
+    assert counts == {
+        "rag_retrieval": 1,
+        "tool_suggestion": 1,
+        "memory_retrieval": 2,
+        "blocking": 1,
+    }
+    print(f"\nexecutions of the crashed step's branches (native): {dict(counts)}")
