@@ -37,6 +37,7 @@ from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBrea
 
 from ._modes import MODES
 from ._persistence import PersistenceError, redact
+from ._thread_lock import ThreadBusyError, ThreadLocks
 from ._workflow import MAX_QUESTION_CHARS, RagWorkflow
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ class ServerSettings:
     pool_max_size: int = 4
     """``PARALLEL_NODES_POOL_MAX_SIZE``: PostgreSQL connections per worker process, at most."""
     breaker_prefix: str = "parallel_nodes:breaker:"
-    """``PARALLEL_NODES_BREAKER_PREFIX``: the Redis key prefix of the breakers."""
+    """``PARALLEL_NODES_BREAKER_PREFIX``: the Redis key prefix of the breakers and of the
+    per-thread turn locks (``<prefix>thread:<thread_id>``)."""
     durable_tier1: bool = False
     """``PARALLEL_NODES_DURABLE_TIER1=1``: a turn resumed after a worker died does not re-run
     the tier-1 tasks that had finished (``ParallelConfig.durable_tier1``)."""
@@ -169,7 +171,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             checkpointer, store = await _open_postgres(stack, config)
-            breakers = {"rag_retrieval": await _open_breaker(stack, config)}
+            redis_client = await _open_redis(stack, config)
+            breakers = {"rag_retrieval": _breaker(redis_client, config)}
+            app.state.locks = ThreadLocks(redis_client, prefix=config.breaker_prefix + "thread:")
             if retriever is not None and callable(getattr(retriever, "aclose", None)):
                 stack.push_async_callback(retriever.aclose)  # type: ignore[attr-defined]
             workflows = {mode: factory(mode, breakers) for mode in SERVED_MODES}
@@ -228,9 +232,10 @@ async def _open_postgres(stack: AsyncExitStack, config: ServerSettings) -> tuple
     return checkpointer, store
 
 
-async def _open_breaker(stack: AsyncExitStack, config: ServerSettings) -> CircuitBreaker:
+async def _open_redis(stack: AsyncExitStack, config: ServerSettings) -> Any:
+    """The shared Redis client (breakers, thread locks), or ``None`` when none is configured."""
     if config.redis_url is None:
-        return CircuitBreaker("rag_retrieval", policy=config.breaker_policy)
+        return None
     import redis.asyncio as redis
 
     client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=5)
@@ -243,6 +248,12 @@ async def _open_breaker(stack: AsyncExitStack, config: ServerSettings) -> Circui
             f"cannot reach Redis ({type(exc).__name__}); start it, fix the URL, or unset the "
             "variable for per-worker breakers",
         ) from exc
+    return client
+
+
+def _breaker(client: Any, config: ServerSettings) -> CircuitBreaker:
+    if client is None:
+        return CircuitBreaker("rag_retrieval", policy=config.breaker_policy)
     store = RedisBreakerStore(client, prefix=config.breaker_prefix)
     return CircuitBreaker("rag_retrieval", policy=config.breaker_policy, store=store)
 
@@ -326,11 +337,14 @@ async def _turn(request: Request) -> JSONResponse:
     started = time.perf_counter()
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     try:
-        if multi_turn and (await graph.aget_state(config)).next:
-            # A turn cut short when a worker died: finish it, so its question gets its answer
-            # and the history stays question, answer, question, answer.
-            await graph.ainvoke(None, config)
-        out = await graph.ainvoke(inputs, config)
+        async with request.app.state.locks.hold(thread_id):
+            if multi_turn and (await graph.aget_state(config)).next:
+                # A turn cut short when a worker died: finish it, so its question gets its
+                # answer and the history stays question, answer, question, answer.
+                await graph.ainvoke(None, config)
+            out = await graph.ainvoke(inputs, config)
+    except ThreadBusyError:
+        return _error(409, "thread_id", "another turn on this thread is still running; retry")
     except Exception as exc:
         log.error("turn failed mode=%s pid=%d error=%s", mode, os.getpid(), type(exc).__name__)
         return _error(500, "", f"the turn failed ({type(exc).__name__}); retry it")
