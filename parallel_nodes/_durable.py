@@ -30,6 +30,8 @@ _SERDE: Final = JsonPlusSerializer()
 _ROOT: Final = "parallel_nodes_done"
 LOAD_TIMEOUT: Final = 0.5
 """The most a durable tier waits for its store before running every task anyway."""
+KEEP_MINUTES: Final = 24 * 60.0
+"""How long a kept value lives in a store that supports TTL, if its run is never resumed."""
 _BACKGROUND: set[asyncio.Task[None]] = set()
 
 
@@ -85,7 +87,9 @@ class TaskMemo:
             _log.warning("durable tier: task %s value not kept (%s)", name, exc)
             return
         self._saved.append(name)
-        put = self._store.aput(self._namespace, name, record, index=False)
+        # Where the store can expire items, a run that is never resumed leaves nothing for good.
+        ttl = KEEP_MINUTES if self._store.supports_ttl else None
+        put = self._store.aput(self._namespace, name, record, index=False, ttl=ttl)
         atask: asyncio.Task[None] = asyncio.get_running_loop().create_task(put)
         atask.add_done_callback(_quiet)
         self._pending.append(atask)
