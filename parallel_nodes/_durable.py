@@ -4,7 +4,7 @@ LangGraph checkpoints between nodes, so a process that dies inside a node re-run
 on resume. A durable tier writes each task's value to the graph's store (``runtime.store``) as
 the task finishes, keyed by LangGraph's task id, which is the same when the run resumes from the
 same checkpoint. On resume the tier reads those values back and runs only the tasks that had not
-finished. When the tier returns, the entries are deleted in the background.
+finished. Before the tier returns, the entries are deleted.
 
 The store is an optimisation, never a dependency of the answer: a store that fails or is slow
 makes the tier run every task, as a plain tier would.
@@ -30,9 +30,13 @@ _SERDE: Final = JsonPlusSerializer()
 _ROOT: Final = "parallel_nodes_done"
 LOAD_TIMEOUT: Final = 0.5
 """The most a durable tier waits for its store before running every task anyway."""
+LOAD_SHARE: Final = 0.1
+"""The share of a tier's deadline its store read may take: a hanging store costs the tasks a
+tenth of their time, never all of it."""
+CLEAR_FLOOR: Final = 0.05
+"""The least time the delete gets, even past the deadline: a store round trip or two."""
 KEEP_MINUTES: Final = 24 * 60.0
 """How long a kept value lives in a store that supports TTL, if its run is never resumed."""
-_BACKGROUND: set[asyncio.Task[None]] = set()
 
 
 def _encode(value: Any) -> dict[str, str]:
@@ -50,12 +54,6 @@ def _quiet(atask: asyncio.Task[None]) -> None:
         _log.warning("durable tier: store write failed (%s)", atask.exception())
 
 
-def _spawn(coro: Any) -> None:
-    atask: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-    _BACKGROUND.add(atask)  # held until done: the loop keeps only weak references
-    atask.add_done_callback(_BACKGROUND.discard)
-
-
 class TaskMemo:
     """The finished tasks of one tier run, in the store under LangGraph's task id."""
 
@@ -67,10 +65,15 @@ class TaskMemo:
         self._pending: list[asyncio.Task[None]] = []
         self._saved: list[str] = []
 
-    async def load(self) -> dict[str, Any]:
-        """The values kept by an earlier attempt of this run, by task name."""
+    async def load(self, budget: float) -> dict[str, Any]:
+        """The values kept by an earlier attempt of this run, by task name.
+
+        Args:
+            budget: Seconds the read may take: the tasks wait for it, so the caller gives it
+                a small share of the deadline (``LOAD_SHARE``).
+        """
         try:
-            async with asyncio.timeout(LOAD_TIMEOUT):
+            async with asyncio.timeout(min(LOAD_TIMEOUT, budget)):
                 items = await self._store.asearch(self._namespace, limit=1000)
             kept = {item.key: _decode(item.value) for item in items}
             self._saved.extend(kept)  # deleted with the new ones when the tier returns
@@ -94,15 +97,24 @@ class TaskMemo:
         atask.add_done_callback(_quiet)
         self._pending.append(atask)
 
-    def clear(self) -> None:
-        """Delete the kept values once the pending writes have landed; in the background."""
-        if self._saved:
-            _spawn(self._clear(self._pending, self._saved))
+    async def clear(self, budget: float) -> None:
+        """Delete the kept values once the pending writes have landed.
 
-    async def _clear(self, pending: list[asyncio.Task[None]], names: list[str]) -> None:
-        await asyncio.gather(*pending, return_exceptions=True)  # failures logged by _quiet
+        Awaited, not left in the background: a process that exits right after the tier (a CLI
+        turn, a batch job) would cancel it and leave the values behind.
+
+        Args:
+            budget: Seconds left before the tier's deadline; the delete takes at most that
+                long, or ``CLEAR_FLOOR`` when less is left. What a slow store misses then
+                expires by its TTL, where it has one.
+        """
+        if not self._saved:
+            return
         try:
-            await self._store.abatch([PutOp(self._namespace, name, None) for name in names])
+            async with asyncio.timeout(min(LOAD_TIMEOUT, max(budget, CLEAR_FLOOR))):
+                await asyncio.gather(*self._pending, return_exceptions=True)  # logged by _quiet
+                ops = [PutOp(self._namespace, name, None) for name in self._saved]
+                await self._store.abatch(ops)
         except Exception as exc:
             _log.warning("durable tier: store delete failed (%s)", exc)
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._durable import TaskMemo, open_memo
+from ._durable import LOAD_SHARE, TaskMemo, open_memo
 from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
 from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
@@ -479,7 +479,7 @@ class _TierRun:
             )
         try:
             if self.memo is not None:
-                self.kept = await self.memo.load()
+                self.kept = await self.memo.load(self.tier.timeout * LOAD_SHARE)
             self.pump()
             if self.open:
                 await self.done
@@ -494,7 +494,7 @@ class _TierRun:
             self.close("cancelled")
             raise self.fatal
         if self.memo is not None:
-            self.memo.clear()
+            await self.memo.clear(self.deadline - self.loop.time())
         tasks = self.tier.tasks
         result = TierResult(
             tier=self.tier.name,

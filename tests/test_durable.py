@@ -7,6 +7,7 @@ on PostgreSQL is in ``tests/reliability/test_crash_resume.py``.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any, TypedDict
@@ -20,7 +21,7 @@ from langgraph.store.base import Op, Result
 from langgraph.store.memory import InMemoryStore
 
 from parallel_nodes import ConfigError, Task, TaskStatus, Tier, parallel_node
-from parallel_nodes._durable import _BACKGROUND
+from parallel_nodes._durable import CLEAR_FLOOR
 
 
 class State(TypedDict, total=False):
@@ -79,13 +80,6 @@ async def _cut_short(work: Work, graph: Any, config: RunnableConfig) -> None:
         await run
 
 
-async def _drain_background() -> None:
-    for _ in range(200):
-        if not _BACKGROUND:
-            return
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize(("durable", "reruns"), [(True, 0), (False, 1)])
 async def test_resume_reruns_only_unfinished_tasks(durable: bool, reruns: int) -> None:
     work = Work()
@@ -105,7 +99,6 @@ async def test_resume_reruns_only_unfinished_tasks(durable: bool, reruns: int) -
     tasks = out["parallel"]["retrieval"]["tasks"]
     assert {n: tasks[n]["resumed"] for n in "abc"} == {"a": durable, "b": durable, "c": False}
     assert {tasks[n]["status"] for n in "abc"} == {TaskStatus.OK.value}
-    await _drain_background()
     assert await store.asearch(("parallel_nodes_done",), limit=100) == []
 
 
@@ -115,7 +108,6 @@ async def test_kept_values_are_deleted_after_the_tier_returns() -> None:
     store = InMemoryStore()
     graph = work.graph(store=store)
     await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t2"}})
-    await _drain_background()
     assert await store.asearch(("parallel_nodes_done",), limit=100) == []
 
 
@@ -142,7 +134,37 @@ async def test_a_broken_store_runs_every_task() -> None:
     work.gate.set()
     graph = work.graph(store=BrokenStore())
     out = await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t4"}})
-    await _drain_background()
     assert work.calls == {"a": 1, "b": 1, "c": 1}
     assert out["c"] == "memory"
     assert out["parallel"]["retrieval"]["degraded"] == []
+
+
+class SlowStore(InMemoryStore):
+    """A real store whose backend hangs: every operation takes far longer than the deadline."""
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        await asyncio.sleep(30)
+        return await super().abatch(ops)
+
+
+async def test_a_hanging_store_cannot_hold_the_deadline() -> None:
+    async def quick(state: dict[str, Any]) -> int:
+        await asyncio.sleep(0.01)
+        return 1
+
+    deadline = 0.3
+    tier = Tier(
+        "retrieval",
+        [Task(n, quick, timeout=1.0) for n in "abc"],
+        timeout=deadline,
+        durable=True,
+    )
+    builder = StateGraph(State)
+    builder.add_node("tier", parallel_node(tier, observers=()))
+    builder.add_edge(START, "tier")
+    graph = builder.compile(checkpointer=InMemorySaver(), store=SlowStore())
+    start = time.perf_counter()
+    out = await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t5"}})
+    elapsed = time.perf_counter() - start
+    assert out["parallel"]["retrieval"]["degraded"] == []  # the tasks ran, the store did not
+    assert elapsed < 1.5 * deadline + CLEAR_FLOOR
