@@ -88,7 +88,7 @@ class Tier:
     durable: bool = False
     """Keep each finished task's value in the graph's store until the tier returns, so a run
     resumed after a crash re-runs only the tasks that had not finished. Needs a checkpointer
-    and a store; costs one store read per tier run and one write per finished task."""
+    and a store; costs a store read and a delete per tier run and a write per finished task."""
 
     def __init__(
         self,
