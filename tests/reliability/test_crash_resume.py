@@ -19,9 +19,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from langchain_core.runnables import RunnableConfig
 
 from tests._servers import require_postgres
+from tests._threads import saved_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -57,14 +57,7 @@ def _executions(log: Path, question: str) -> Counter[str]:
 
 
 async def _messages(dsn: str, thread: str) -> list[tuple[str, str]]:
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-    config: RunnableConfig = {"configurable": {"thread_id": thread}}
-    async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
-        checkpoint = await saver.aget_tuple(config)
-    assert checkpoint is not None
-    messages = checkpoint.checkpoint["channel_values"]["messages"]
-    return [(type(m).__name__, str(m.content)) for m in messages]
+    return [(type(m).__name__, str(m.content)) for m in await saved_messages(dsn, thread)]
 
 
 def _kill_when_blocking(child: subprocess.Popen[str], log: Path, question: str) -> None:

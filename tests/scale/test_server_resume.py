@@ -22,6 +22,7 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 
 from modes import Mode4ChatAutomaticWorkflow, ServerSettings, create_app
 from tests._servers import require_postgres
+from tests._threads import saved_messages
 
 pytestmark = [pytest.mark.postgres]
 
@@ -81,12 +82,7 @@ async def test_next_turn_finishes_the_turn_a_dead_worker_left() -> None:
     assert reply.status_code == 200, reply.text
     assert reply.json()["messages"] == 6
 
-    config: RunnableConfig = {"configurable": {"thread_id": thread}}
-    async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
-        saved = await saver.aget_tuple(config)
-        assert saved is not None
-        messages = saved.checkpoint["channel_values"]["messages"]
-        await saver.adelete_thread(thread)
+    messages = await saved_messages(dsn, thread, delete=True)
     assert [type(m).__name__ for m in messages] == ["HumanMessage", "AIMessage"] * 3
     assert [m.content for m in messages[::2]] == questions
     assert all(m.content for m in messages[1::2])

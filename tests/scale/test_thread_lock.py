@@ -12,12 +12,11 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from modes import ServerSettings, create_app
 from modes._thread_lock import ThreadBusyError, ThreadLocks
 from tests._servers import require_postgres, require_redis
+from tests._threads import saved_messages
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -50,12 +49,7 @@ async def test_concurrent_turns_on_one_thread_across_workers_all_land() -> None:
     assert [r.status_code for r in replies] == [200] * 4, [r.text for r in replies]
     assert sorted(r.json()["messages"] for r in replies) == [2, 4, 6, 8]
 
-    config: RunnableConfig = {"configurable": {"thread_id": thread}}
-    async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
-        saved = await saver.aget_tuple(config)
-        assert saved is not None
-        messages = saved.checkpoint["channel_values"]["messages"]
-        await saver.adelete_thread(thread)
+    messages = await saved_messages(dsn, thread, delete=True)
     assert [type(m).__name__ for m in messages] == ["HumanMessage", "AIMessage"] * 4
     assert sorted(m.content for m in messages[::2]) == sorted(QUESTIONS)
 
