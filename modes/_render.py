@@ -10,6 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ._workflow import degraded_tasks
+
 __all__ = ["BAR_WIDTH", "render_result", "result_json", "waterfall"]
 
 BAR_WIDTH = 40
@@ -58,7 +60,7 @@ def waterfall(tier: str, record: Mapping[str, Any], *, width: int = BAR_WIDTH) -
 def result_json(out: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a final state a user or a script wants, as plain data."""
     tiers = dict(out.get("parallel") or {})
-    degraded = sorted({n for rec in tiers.values() for n in rec.get("degraded", [])})
+    degraded = degraded_tasks(tiers)
     return {
         "question": out.get("question"),
         "answer": out.get("answer"),

@@ -38,7 +38,7 @@ from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBrea
 from ._modes import MODES
 from ._persistence import PersistenceError, redact
 from ._thread_lock import ThreadBusyError, ThreadLocks
-from ._workflow import MAX_QUESTION_CHARS, RagWorkflow
+from ._workflow import MAX_QUESTION_CHARS, RagWorkflow, degraded_tasks
 
 if TYPE_CHECKING:
     # Why only for typing: ``import modes`` must work without the [server] extra.
@@ -349,7 +349,7 @@ async def _turn(request: Request) -> JSONResponse:
         log.error("turn failed mode=%s pid=%d error=%s", mode, os.getpid(), type(exc).__name__)
         return _error(500, "", f"the turn failed ({type(exc).__name__}); retry it")
     parallel = out.get("parallel") or {}
-    degraded = sorted({name for tier in parallel.values() for name in tier.get("degraded", [])})
+    degraded = degraded_tasks(parallel)
     # Why no question or thread id here: INFO logs are kept, and both can carry user text.
     log.info(
         "turn mode=%s pid=%d seconds=%.3f degraded=%s",

@@ -409,6 +409,12 @@ def _rewire(
     return builder
 
 
+def degraded_tasks(parallel: Mapping[str, Any] | None) -> list[str]:
+    """The tasks that fell back to their default in any tier, sorted, from ``state["parallel"]``."""
+    records = (parallel or {}).values()
+    return sorted({name for record in records for name in record.get("degraded", ())})
+
+
 def _model_name(model: BaseChatModel) -> str:
     for attr in ("model_name", "model"):
         value = getattr(model, attr, None)
