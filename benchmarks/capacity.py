@@ -15,8 +15,6 @@ import time
 import uuid
 from typing import Any
 
-from langchain_core.messages import HumanMessage
-
 from .durable import POSTGRES_DSN
 
 __all__ = ["run"]
@@ -29,23 +27,12 @@ QUESTIONS = (
 
 
 async def _measure(conversations: int, in_flight: int, pool_size: int) -> dict[str, Any]:
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from langgraph.store.postgres.aio import AsyncPostgresStore
-    from psycopg.rows import dict_row
-    from psycopg_pool import AsyncConnectionPool
+    from modes import Mode4ChatAutomaticWorkflow, open_postgres_pool
 
-    from modes import Mode4ChatAutomaticWorkflow
-
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    async with AsyncConnectionPool(
-        POSTGRES_DSN, min_size=pool_size, max_size=pool_size, kwargs=kwargs, open=False
-    ) as pool:
-        saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        await saver.setup()
-        await store.setup()
-        graph = Mode4ChatAutomaticWorkflow(config={"metrics": False}).compile(
-            checkpointer=saver, store=store
-        )
+    workflow = Mode4ChatAutomaticWorkflow(config={"metrics": False})
+    async with open_postgres_pool(POSTGRES_DSN, min_size=pool_size, max_size=pool_size) as pg:
+        pool = pg.pool
+        graph = workflow.compile(checkpointer=pg.checkpointer, store=pg.store)
         run = uuid.uuid4().hex[:8]
         gate = asyncio.Semaphore(in_flight)
 
@@ -53,14 +40,8 @@ async def _measure(conversations: int, in_flight: int, pool_size: int) -> dict[s
             config: Any = {"configurable": {"thread_id": f"capacity-{run}-{n}"}}
             for q in QUESTIONS:
                 async with gate:
-                    await graph.ainvoke(
-                        {
-                            "question": q,
-                            "user_id": f"capacity-{run}-{n}",
-                            "messages": [HumanMessage(q)],
-                        },
-                        config,
-                    )
+                    inputs = workflow.turn_input(q, user_id=f"capacity-{run}-{n}")
+                    await graph.ainvoke(inputs, config)
 
         await conversation(-1)  # warm up: imports, index, prepared paths
         pool.pop_stats()

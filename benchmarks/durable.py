@@ -65,24 +65,15 @@ def _graph(durable: bool, checkpointer: Any, store: Any) -> Any:
 async def _postgres(stack: AsyncExitStack) -> AsyncIterator[tuple[Any, Any] | None]:
     """A saver and a store over one pool of 4 connections, as ``modes.create_app`` has."""
     try:
-        import psycopg
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-        from langgraph.store.postgres.aio import AsyncPostgresStore
-        from psycopg.rows import dict_row
-        from psycopg_pool import AsyncConnectionPool
+        from modes import PersistenceError, open_postgres_pool
 
-        kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-        pool = AsyncConnectionPool(
-            POSTGRES_DSN, min_size=4, max_size=4, kwargs=kwargs, open=False, timeout=5
+        pg = await stack.enter_async_context(
+            open_postgres_pool(POSTGRES_DSN, min_size=4, max_size=4)
         )
-        await stack.enter_async_context(pool)
-        saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        await saver.setup()
-        await store.setup()
-    except (ImportError, OSError, psycopg.Error):
+    except (ImportError, PersistenceError):
         yield None
         return
-    yield saver, store
+    yield pg.checkpointer, pg.store
 
 
 async def _batch(graph: Any, runs: int) -> float:

@@ -22,7 +22,13 @@ from ._modes import (
     Mode4ChatAutomaticWorkflow,
 )
 from ._offline_model import ExtractiveChatModel, build_messages, format_context
-from ._persistence import Persistence, PersistenceError, default_data_dir, open_persistence
+from ._persistence import (
+    Persistence,
+    PersistenceError,
+    default_data_dir,
+    open_persistence,
+    open_postgres_pool,
+)
 from ._scoring import QualityScore, score_answer
 from ._server import ServerSettings, create_app
 from ._tool_ranking import ToolSuggestion, default_tools, rank_tools
@@ -62,6 +68,7 @@ __all__ = [
     "extract_citations",
     "format_context",
     "open_persistence",
+    "open_postgres_pool",
     "rank_tools",
     "recall",
     "remember",

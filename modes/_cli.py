@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from rich.console import Console
@@ -266,11 +265,7 @@ async def _chat(workflow: RagWorkflow, thread_id: str, postgres: str | None) -> 
             except ValueError as exc:
                 _err.print(f"error: {exc}", markup=False)
                 continue
-            inputs = {
-                "question": line,
-                "user_id": workflow.user_id,
-                "messages": [HumanMessage(content=line)],
-            }
+            inputs = workflow.turn_input(line, user_id=workflow.user_id)
             out = await _turn(graph, inputs, config)
             _out.print(f"assistant> {out.get('answer', '')}", markup=False, highlight=False)
 

@@ -8,12 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
-__all__ = ["Persistence", "PersistenceError", "default_data_dir", "open_persistence"]
+__all__ = [
+    "Persistence",
+    "PersistenceError",
+    "default_data_dir",
+    "open_persistence",
+    "open_postgres_pool",
+]
 
 
 class PersistenceError(Exception):
@@ -28,6 +35,8 @@ class Persistence:
     store: BaseStore
     where: str
     """Where the data lives, for messages: a file path, or a DSN with its password removed."""
+    pool: Any = None
+    """The ``psycopg_pool.AsyncConnectionPool`` both share, from :func:`open_postgres_pool`."""
 
 
 def default_data_dir() -> Path:
@@ -113,3 +122,60 @@ async def _postgres(dsn: str) -> AsyncIterator[Persistence]:
             f"cannot reach PostgreSQL at {redact(dsn)}: {first}; "
             "check that the server is running and the DSN is right"
         ) from exc
+
+
+_SETUP_LOCK = 0x70A7_0DE5
+"""The advisory-lock key that serialises table creation when several processes start at once."""
+
+
+@asynccontextmanager
+async def open_postgres_pool(
+    dsn: str, *, max_size: int, min_size: int = 1
+) -> AsyncIterator[Persistence]:
+    """A PostgreSQL checkpointer and store sharing one connection pool, for a server process.
+
+    Args:
+        dsn: A PostgreSQL DSN.
+        max_size: The most connections the pool opens.
+        min_size: The connections it keeps open.
+
+    Raises:
+        PersistenceError: PostgreSQL is unreachable.
+    """
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    where = redact(dsn)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    try:
+        await pool.open(wait=True, timeout=10)
+    except Exception as exc:
+        await pool.close()
+        raise PersistenceError(
+            f"cannot reach PostgreSQL at {where}; check that the server is running and the URL "
+            "is right"
+        ) from exc
+    try:
+        checkpointer = AsyncPostgresSaver(pool)
+        store = AsyncPostgresStore(pool)
+        # Why the lock: setup() runs migrations, and several workers starting together would
+        # race on the same CREATE TABLE and migration rows.
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as c:
+            await c.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK,))
+            try:
+                await checkpointer.setup()
+                await store.setup()
+            finally:
+                await c.execute("select pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+        yield Persistence(checkpointer=checkpointer, store=store, where=where, pool=pool)
+    finally:
+        await pool.close()

@@ -28,7 +28,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import HumanMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 
@@ -36,9 +35,9 @@ from monitoring import metrics_asgi_app
 from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBreakerStore
 
 from ._modes import MODES
-from ._persistence import PersistenceError, redact
+from ._persistence import Persistence, PersistenceError, open_postgres_pool
 from ._thread_lock import ThreadBusyError, ThreadLocks
-from ._workflow import MAX_QUESTION_CHARS, RagWorkflow, degraded_tasks
+from ._workflow import RagWorkflow, degraded_tasks
 
 if TYPE_CHECKING:
     # Why only for typing: ``import modes`` must work without the [server] extra.
@@ -56,9 +55,6 @@ SERVED_MODES = ("chat", "research")
 
 MAX_USER_ID_CHARS = 200
 _THREAD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
-_SETUP_LOCK = 0x70A7_0DE5
-"""The advisory-lock key that serialises table creation when several workers start at once."""
-
 _BREAKER_POLICY = BreakerPolicy()
 
 WorkflowFactory = Callable[[str, Mapping[str, CircuitBreaker]], RagWorkflow]
@@ -170,7 +166,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            checkpointer, store = await _open_postgres(stack, config)
+            persistence = await _open_postgres(stack, config)
             redis_client = await _open_redis(stack, config)
             breakers = {"rag_retrieval": _breaker(redis_client, config)}
             app.state.locks = ThreadLocks(redis_client, prefix=config.breaker_prefix + "thread:")
@@ -178,7 +174,10 @@ def create_app(
                 stack.push_async_callback(retriever.aclose)  # type: ignore[attr-defined]
             workflows = {mode: factory(mode, breakers) for mode in SERVED_MODES}
             app.state.graphs = {
-                mode: (w.compile(checkpointer=checkpointer, store=store), w.multi_turn)
+                mode: (
+                    w.compile(checkpointer=persistence.checkpointer, store=persistence.store),
+                    w,
+                )
                 for mode, w in workflows.items()
             }
             log.info("worker %d ready: pool max_size=%d", os.getpid(), config.pool_max_size)
@@ -194,42 +193,13 @@ def create_app(
     )
 
 
-async def _open_postgres(stack: AsyncExitStack, config: ServerSettings) -> tuple[Any, Any]:
-    import psycopg
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from langgraph.store.postgres.aio import AsyncPostgresStore
-    from psycopg.rows import dict_row
-    from psycopg_pool import AsyncConnectionPool
-
-    where = redact(config.postgres_url)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        config.postgres_url,
-        min_size=1,
-        max_size=config.pool_max_size,
-        open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-    )
+async def _open_postgres(stack: AsyncExitStack, config: ServerSettings) -> Persistence:
     try:
-        await pool.open(wait=True, timeout=10)
-    except Exception as exc:
-        await pool.close()
-        raise PersistenceError(
-            f"PARALLEL_NODES_POSTGRES_URL: cannot reach PostgreSQL at {where}; check that the "
-            "server is running and the URL is right"
-        ) from exc
-    stack.push_async_callback(pool.close)
-    checkpointer = AsyncPostgresSaver(pool)
-    store = AsyncPostgresStore(pool)
-    # Why the lock: setup() runs migrations, and four workers starting together would race
-    # on the same CREATE TABLE and migration rows.
-    async with await psycopg.AsyncConnection.connect(config.postgres_url, autocommit=True) as c:
-        await c.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK,))
-        try:
-            await checkpointer.setup()
-            await store.setup()
-        finally:
-            await c.execute("select pg_advisory_unlock(%s)", (_SETUP_LOCK,))
-    return checkpointer, store
+        return await stack.enter_async_context(
+            open_postgres_pool(config.postgres_url, max_size=config.pool_max_size)
+        )
+    except PersistenceError as exc:
+        raise PersistenceError(f"PARALLEL_NODES_POSTGRES_URL: {exc}") from exc
 
 
 async def _open_redis(stack: AsyncExitStack, config: ServerSettings) -> Any:
@@ -296,15 +266,10 @@ def _parse_turn(body: Any) -> tuple[str, str | None]:
     if not isinstance(body, dict):
         raise _BadRequest(422, "body", 'must be a JSON object like {"question": "..."}')
     question = body.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise _BadRequest(422, "question", "is required: a non-empty string")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise _BadRequest(
-            422,
-            "question",
-            f"{len(question)} characters is over the {MAX_QUESTION_CHARS} limit; "
-            "ask a shorter question",
-        )
+    try:
+        RagWorkflow.question_of({"question": question})  # the graph's own check, as a 422
+    except ValueError as exc:
+        raise _BadRequest(422, "question", str(exc).removeprefix("question: ")) from None
     user_id = body.get("user_id")
     if user_id is not None and (
         not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID_CHARS
@@ -312,7 +277,7 @@ def _parse_turn(body: Any) -> tuple[str, str | None]:
         raise _BadRequest(
             422, "user_id", f"must be a non-empty string of at most {MAX_USER_ID_CHARS} characters"
         )
-    return question, user_id
+    return str(question), user_id  # a str: question_of checked it
 
 
 async def _turn(request: Request) -> JSONResponse:
@@ -328,17 +293,13 @@ async def _turn(request: Request) -> JSONResponse:
         return _error(400, "body", "is not valid JSON")
     except _BadRequest as bad:
         return _error(bad.status, bad.field, bad.message)
-    graph, multi_turn = request.app.state.graphs[mode]
-    inputs: dict[str, Any] = {"question": question}
-    if multi_turn:
-        inputs["messages"] = [HumanMessage(content=question)]
-    if user_id is not None:
-        inputs["user_id"] = user_id
+    graph, workflow = request.app.state.graphs[mode]
+    inputs = workflow.turn_input(question, user_id=user_id)
     started = time.perf_counter()
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     try:
         async with request.app.state.locks.hold(thread_id):
-            if multi_turn and (await graph.aget_state(config)).next:
+            if workflow.multi_turn and (await graph.aget_state(config)).next:
                 # A turn cut short when a worker died: finish it, so its question gets its
                 # answer and the history stays question, answer, question, answer.
                 await graph.ainvoke(None, config)

@@ -192,6 +192,16 @@ class RagWorkflow(ParallelBaseWorkflow):
             )
         return question.strip()
 
+    def turn_input(self, question: str, *, user_id: str | None = None) -> dict[str, Any]:
+        """The graph input for one turn: the question, whose it is (``None``: the workflow's
+        user), and, in the multi-turn modes, the question as the conversation's next message."""
+        inputs: dict[str, Any] = {"question": question}
+        if user_id is not None:
+            inputs["user_id"] = user_id
+        if self.multi_turn:
+            inputs["messages"] = [HumanMessage(content=question)]
+        return inputs
+
     def _user(self, state: Mapping[str, Any]) -> str:
         user = state.get("user_id")
         return user if isinstance(user, str) and user else self.user_id
