@@ -57,7 +57,8 @@ class ThreadLocks:
         Raises:
             ThreadBusyError: The lock was not free within ``wait`` seconds.
         """
-        lock, users = self._local.get(thread_id, (asyncio.Lock(), 0))
+        entry = self._local.get(thread_id)
+        lock, users = entry if entry is not None else (asyncio.Lock(), 0)
         self._local[thread_id] = (lock, users + 1)
         try:
             async with asyncio.timeout(self._wait):

@@ -57,13 +57,15 @@ def _quiet(atask: asyncio.Task[None]) -> None:
 class TaskMemo:
     """The finished tasks of one tier run, in the store under LangGraph's task id."""
 
-    __slots__ = ("_namespace", "_pending", "_saved", "_store")
+    __slots__ = ("_namespace", "_pending", "_saved", "_store", "_ttl")
 
     def __init__(self, store: BaseStore, namespace: tuple[str, ...]) -> None:
         self._store = store
         self._namespace = namespace
         self._pending: list[asyncio.Task[None]] = []
         self._saved: list[str] = []
+        # Where the store can expire items, a run that is never resumed leaves nothing for good.
+        self._ttl = KEEP_MINUTES if store.supports_ttl else None
 
     async def load(self, budget: float) -> dict[str, Any]:
         """The values kept by an earlier attempt of this run, by task name.
@@ -90,9 +92,7 @@ class TaskMemo:
             _log.warning("durable tier: task %s value not kept (%s)", name, exc)
             return
         self._saved.append(name)
-        # Where the store can expire items, a run that is never resumed leaves nothing for good.
-        ttl = KEEP_MINUTES if self._store.supports_ttl else None
-        put = self._store.aput(self._namespace, name, record, index=False, ttl=ttl)
+        put = self._store.aput(self._namespace, name, record, index=False, ttl=self._ttl)
         atask: asyncio.Task[None] = asyncio.get_running_loop().create_task(put)
         atask.add_done_callback(_quiet)
         self._pending.append(atask)

@@ -136,9 +136,10 @@ async def hedged_call(
     # task, and asyncio.wait builds a set, a future and callbacks per wait.
     outcome: asyncio.Future[Any] = loop.create_future()
     running: list[asyncio.Task[Any]] = []
-    first_error: list[BaseException] = []
+    first_error: BaseException | None = None
 
     def settle(t: asyncio.Task[Any]) -> None:
+        nonlocal first_error
         running.remove(t)
         if t.cancelled():
             return
@@ -148,9 +149,9 @@ async def hedged_call(
         if exc is None:
             outcome.set_result(t.result())
             return
-        first_error.append(exc)
+        first_error = first_error or exc
         if not running:  # nothing left to win; a hedge not yet fired is not worth waiting for
-            outcome.set_exception(first_error[0])
+            outcome.set_exception(first_error)
 
     def launch(i: int) -> None:
         t = loop.create_task(attempt(i, loop.time()))
