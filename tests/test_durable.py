@@ -32,6 +32,15 @@ class State(TypedDict, total=False):
     parallel: dict[str, Any]
 
 
+def _compile(tier: Tier, store: Any) -> CompiledStateGraph[Any]:
+    """The tier as the only node of a graph with a checkpointer, and ``store`` if not None."""
+    builder = StateGraph(State)
+    builder.add_node("tier", parallel_node(tier, observers=()))
+    builder.add_edge(START, "tier")
+    builder.add_edge("tier", END)
+    return builder.compile(checkpointer=InMemorySaver(), store=store)
+
+
 class Work:
     """Three tasks; ``c`` waits on ``gate`` so the test can cut the run short while it waits."""
 
@@ -62,12 +71,7 @@ class Work:
             timeout=30.0,
             durable=durable,
         )
-        builder = StateGraph(State)
-        builder.add_node("tier", parallel_node(tier, observers=()))
-        builder.add_edge(START, "tier")
-        builder.add_edge("tier", END)
-        store = InMemoryStore() if store is None else store
-        return builder.compile(checkpointer=InMemorySaver(), store=store)
+        return _compile(tier, InMemoryStore() if store is None else store)
 
 
 async def _cut_short(work: Work, graph: Any, config: RunnableConfig) -> None:
@@ -113,10 +117,7 @@ async def test_kept_values_are_deleted_after_the_tier_returns() -> None:
 
 async def test_durable_tier_without_a_store_names_the_field() -> None:
     tier = Tier("retrieval", [Task("a", lambda s: 1, timeout=1.0)], timeout=1.0, durable=True)
-    builder = StateGraph(State)
-    builder.add_node("tier", parallel_node(tier, observers=()))
-    builder.add_edge(START, "tier")
-    graph = builder.compile(checkpointer=InMemorySaver())
+    graph = _compile(tier, store=None)
     with pytest.raises(ConfigError) as info:
         await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t3"}})
     assert info.value.field == "retrieval.durable"
@@ -159,10 +160,7 @@ async def test_a_hanging_store_cannot_hold_the_deadline() -> None:
         timeout=deadline,
         durable=True,
     )
-    builder = StateGraph(State)
-    builder.add_node("tier", parallel_node(tier, observers=()))
-    builder.add_edge(START, "tier")
-    graph = builder.compile(checkpointer=InMemorySaver(), store=SlowStore())
+    graph = _compile(tier, SlowStore())
     start = time.perf_counter()
     out = await graph.ainvoke({"question": "q"}, {"configurable": {"thread_id": "t5"}})
     elapsed = time.perf_counter() - start
