@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitoring import ALERTS_PATH, DASHBOARD_PATH
+from parallel_nodes.monitoring import ALERTS_PATH, DASHBOARD_PATH
 
 __all__ = [
     "Panel",

@@ -17,8 +17,8 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 
-from monitoring import start_metrics_server
 from parallel_nodes import BreakerPolicy, CircuitBreaker, Task, Tier, run_tier
+from parallel_nodes.monitoring import start_metrics_server
 
 __all__ = ["SCENARIOS", "main"]
 

@@ -1,8 +1,9 @@
 """Benchmark 7: what one chat turn costs a worker, for the capacity model in docs/operations.md.
 
 One process (one event loop, so at most one core) runs chat turns of the ``chat`` mode over a
-PostgreSQL checkpointer and store sharing one connection pool, as ``modes.create_app`` does:
-conversations of three turns, many at once. It reports, per turn: CPU seconds of the process,
+PostgreSQL checkpointer and store sharing one connection pool, as
+``parallel_nodes.modes.create_app`` does: conversations of three turns, many at once. It
+reports, per turn: CPU seconds of the process,
 connection-seconds held from the pool (psycopg_pool's ``usage_ms``), statements' share of that,
 and turns per second of wall time. The offline model and the BM25 index run in the same
 process, so the CPU figure is an upper bound for a deployment whose model is remote.
@@ -27,7 +28,7 @@ QUESTIONS = (
 
 
 async def _measure(conversations: int, in_flight: int, pool_size: int) -> dict[str, Any]:
-    from modes import Mode4ChatAutomaticWorkflow, open_postgres_pool
+    from parallel_nodes.modes import Mode4ChatAutomaticWorkflow, open_postgres_pool
 
     workflow = Mode4ChatAutomaticWorkflow(config={"metrics": False})
     async with open_postgres_pool(POSTGRES_DSN, min_size=pool_size, max_size=pool_size) as pg:

@@ -65,7 +65,7 @@ def _graph(durable: bool, checkpointer: Any, store: Any) -> Any:
 async def _postgres(stack: AsyncExitStack) -> AsyncIterator[tuple[Any, Any] | None]:
     """A saver and a store over one pool of 4 connections, as ``modes.create_app`` has."""
     try:
-        from modes import PersistenceError, open_postgres_pool
+        from parallel_nodes.modes import PersistenceError, open_postgres_pool
 
         pg = await stack.enter_async_context(
             open_postgres_pool(POSTGRES_DSN, min_size=4, max_size=4)

@@ -34,7 +34,7 @@ class _NullObserver:
 
 def _prometheus() -> TierObserver | None:
     try:
-        from monitoring import ParallelMetrics, PrometheusObserver
+        from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver
     except ImportError:
         return None
     return PrometheusObserver(ParallelMetrics(registry=CollectorRegistry()))

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from monitoring import ALERTS_PATH
+from parallel_nodes.monitoring import ALERTS_PATH
 
 from ._prometheus import Prometheus, run_prometheus, run_traffic
 from ._promql import Panel, concrete, dashboard_panels

@@ -2,7 +2,7 @@
 
 Example:
     >>> import asyncio
-    >>> from modes import Mode2AutomaticWorkflow
+    >>> from parallel_nodes.modes import Mode2AutomaticWorkflow
     >>> graph = Mode2AutomaticWorkflow(config={"metrics": False}).compile()
     >>> out = asyncio.run(graph.ainvoke({"question": "What does a circuit breaker do?"}))
     >>> out["cost_tracking"]["usd"]

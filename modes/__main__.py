@@ -1,4 +1,4 @@
-"""``python -m modes``: the same as the ``parallel-nodes`` command."""
+"""``python -m parallel_nodes.modes``: the same as the ``parallel-nodes`` command."""
 
 from ._cli import main
 

@@ -7,7 +7,7 @@ summed over all workers (prometheus_client's multi-process mode)::
     export PARALLEL_NODES_POSTGRES_URL=postgresql://app@db:5432/app
     export PARALLEL_NODES_REDIS_URL=redis://cache:6379/0
     export PROMETHEUS_MULTIPROC_DIR=/run/parallel-nodes/metrics   # empty it before each start
-    uvicorn --factory modes:create_app --workers 4 --host 0.0.0.0 --port 8000
+    uvicorn --factory parallel_nodes.modes:create_app --workers 4 --host 0.0.0.0 --port 8000
 
 Routes:
 
@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig
 
-from monitoring import metrics_asgi_app
 from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBreakerStore
+from parallel_nodes.monitoring import metrics_asgi_app
 
 from ._modes import MODES
 from ._persistence import Persistence, PersistenceError, open_postgres_pool
@@ -142,7 +142,7 @@ def create_app(
     retriever: BaseRetriever | None = None,
     workflow_factory: WorkflowFactory | None = None,
 ) -> Starlette:
-    """The ASGI app; ``uvicorn --factory modes:create_app`` calls it with no arguments.
+    """The ASGI app; ``uvicorn --factory parallel_nodes.modes:create_app`` calls it bare.
 
     Args:
         settings: The configuration; default: :meth:`ServerSettings.from_env`.

@@ -50,7 +50,7 @@ class ToolCall:
     """One approved call, its arguments already validated.
 
     Example:
-        >>> from modes._tool_ranking import default_tools
+        >>> from parallel_nodes.modes._tool_ranking import default_tools
         >>> registry = {t.name: t for t in default_tools()}
         >>> approval = validate_tool_approvals(
         ...     [{"name": "days_between", "args": {"start": "2026-01-01", "end": "2026-03-01"}}],

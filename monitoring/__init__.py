@@ -8,7 +8,7 @@ Example:
     >>> import asyncio
     >>> from prometheus_client import CollectorRegistry
     >>> from parallel_nodes import Task, Tier, run_tier
-    >>> from monitoring import ParallelMetrics, PrometheusObserver
+    >>> from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver
     >>> metrics = ParallelMetrics(registry=CollectorRegistry())
     >>> tier = Tier("retrieval", [Task("rag", lambda s: ["doc"], timeout=1.0)], timeout=2.0)
     >>> _ = asyncio.run(run_tier(tier, {}, observers=(PrometheusObserver(metrics),)))

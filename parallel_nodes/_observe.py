@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Iterable
@@ -42,12 +41,13 @@ _defaults: tuple[TierObserver, ...] | None = None
 def _load_defaults() -> tuple[TierObserver, ...]:
     if os.environ.get("PARALLEL_NODES_METRICS", "1").strip().lower() in ("0", "false", "no"):
         return ()
-    try:
-        monitoring = importlib.import_module("monitoring")
-        factory = monitoring.default_observer
-    except (ImportError, AttributeError):
-        return ()
-    observer: TierObserver = factory()
+    # Why a package-relative import, resolved on first use: the metrics are our own subpackage
+    # (prometheus-client is a core dependency), and a lookup by bare name would import whatever
+    # `monitoring` module an application keeps beside its script. Deferred so that importing
+    # `parallel_nodes` does not register metrics nobody asked for.
+    from .monitoring import default_observer
+
+    observer: TierObserver = default_observer()
     return (observer,)
 
 

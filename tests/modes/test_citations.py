@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from langchain_core.documents import Document
 
-from modes._citations import SNIPPET_CHARS, Citation, extract_citations
-from modes._corpus import SAMPLE_CORPUS, CorpusRetriever
-from modes._offline_model import ExtractiveChatModel, build_messages
+from parallel_nodes.modes._citations import SNIPPET_CHARS, Citation, extract_citations
+from parallel_nodes.modes._corpus import SAMPLE_CORPUS, CorpusRetriever
+from parallel_nodes.modes._offline_model import ExtractiveChatModel, build_messages
 
 DOCS = [
     Document(

@@ -19,7 +19,7 @@ def _cli(
     *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "modes", *args],
+        [sys.executable, "-m", "parallel_nodes.modes", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from modes._corpus import (
+from parallel_nodes.modes._corpus import (
     MAX_CHUNK_CHARS,
     SAMPLE_CORPUS,
     CorpusRetriever,

@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
-from modes._cost import DEFAULT_PRICES, CostReport, ModelPrice, PriceTable, estimate_cost
-from modes._offline_model import ExtractiveChatModel, build_messages
+from parallel_nodes.modes._cost import (
+    DEFAULT_PRICES,
+    CostReport,
+    ModelPrice,
+    PriceTable,
+    estimate_cost,
+)
+from parallel_nodes.modes._offline_model import ExtractiveChatModel, build_messages
 
 USAGE = {"input_tokens": 2_000_000, "output_tokens": 500_000, "total_tokens": 2_500_000}
 

@@ -8,14 +8,14 @@ import importlib
 import pytest
 
 MODULES = [
-    "modes._text",
-    "modes._corpus",
-    "modes._offline_model",
-    "modes._tool_ranking",
-    "modes._scoring",
-    "modes._citations",
-    "modes._cost",
-    "modes._memory",
+    "parallel_nodes.modes._text",
+    "parallel_nodes.modes._corpus",
+    "parallel_nodes.modes._offline_model",
+    "parallel_nodes.modes._tool_ranking",
+    "parallel_nodes.modes._scoring",
+    "parallel_nodes.modes._citations",
+    "parallel_nodes.modes._cost",
+    "parallel_nodes.modes._memory",
 ]
 
 

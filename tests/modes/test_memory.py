@@ -7,7 +7,13 @@ import dataclasses
 import pytest
 from langgraph.store.memory import InMemoryStore
 
-from modes._memory import MAX_MEMORY_CHARS, MemoryHit, memory_namespace, recall, remember
+from parallel_nodes.modes._memory import (
+    MAX_MEMORY_CHARS,
+    MemoryHit,
+    memory_namespace,
+    recall,
+    remember,
+)
 
 ANSWER = (
     "A circuit breaker stops calling a failing backend [1]. It opens after five failures [2]. "

@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
-from modes import (
+from parallel_nodes.modes import (
     Mode1ManualWorkflow,
     Mode2AutomaticWorkflow,
     Mode3ChatManualWorkflow,
@@ -173,7 +173,7 @@ _TURN = textwrap.dedent(
     """
     import asyncio, sys
     from langchain_core.messages import HumanMessage
-    from modes import Mode4ChatAutomaticWorkflow, open_persistence
+    from parallel_nodes.modes import Mode4ChatAutomaticWorkflow, open_persistence
 
     async def main(dsn, thread, question):
         async with open_persistence(postgres_dsn=dsn or None) as p:

@@ -9,15 +9,15 @@ from langchain_core.callbacks import get_usage_metadata_callback
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 
-from modes._corpus import SAMPLE_CORPUS, CorpusRetriever
-from modes._offline_model import (
+from parallel_nodes.modes._corpus import SAMPLE_CORPUS, CorpusRetriever
+from parallel_nodes.modes._offline_model import (
     NO_ANSWER,
     NO_SOURCES,
     ExtractiveChatModel,
     build_messages,
     format_context,
 )
-from modes._text import count_tokens
+from parallel_nodes.modes._text import count_tokens
 
 DOCS = [
     Document(page_content="Cats sleep for most of the day. They purr when content."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modes._text import (
+from parallel_nodes.modes._text import (
     citation_numbers,
     content_tokens,
     count_tokens,

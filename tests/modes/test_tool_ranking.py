@@ -8,7 +8,7 @@ import pytest
 from langchain_core.tools import BaseTool, tool
 from pydantic import ValidationError
 
-from modes._tool_ranking import ToolSuggestion, default_tools, rank_tools
+from parallel_nodes.modes._tool_ranking import ToolSuggestion, default_tools, rank_tools
 
 
 @pytest.fixture(scope="module")

@@ -20,15 +20,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from modes._modes import (
+from parallel_nodes.modes._modes import (
     Mode1ManualWorkflow,
     Mode2AutomaticWorkflow,
     Mode3ChatManualWorkflow,
     Mode4ChatAutomaticWorkflow,
 )
-from modes._tool_ranking import default_tools
-from modes._tools import run_tool_calls, tool_result_docs, validate_tool_approvals
-from modes._workflow import RESUME_SCHEMA, RagWorkflow
+from parallel_nodes.modes._tool_ranking import default_tools
+from parallel_nodes.modes._tools import run_tool_calls, tool_result_docs, validate_tool_approvals
+from parallel_nodes.modes._workflow import RESUME_SCHEMA, RagWorkflow
 
 QUESTION = "How many days between 2026-01-01 and 2026-03-01?"
 GOOD = {"name": "span_days", "args": {"first": "2026-01-01", "last": "2026-03-01"}}
@@ -324,8 +324,8 @@ def test_bad_tool_options_are_refused(kwargs: dict[str, Any], error: str) -> Non
 def test_the_examples_in_the_tools_module_stay_true() -> None:
     import doctest
 
-    import modes._tools
+    import parallel_nodes.modes._tools
 
-    result = doctest.testmod(modes._tools, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(parallel_nodes.modes._tools, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from benchmarks._promql import concrete, dashboard, dashboard_queries, load_yaml
-from monitoring import DASHBOARD_PATH, METRIC_NAMES
+from parallel_nodes.monitoring import DASHBOARD_PATH, METRIC_NAMES
 from tests._servers import unavailable
 
 
@@ -26,14 +26,14 @@ def _generator() -> ModuleType:
             "grafana-foundation-sdk is not installed; "
             'pip install "grafana-foundation-sdk==1769699379!11.6.0" (a dev-only dependency)'
         )
-    return importlib.import_module("monitoring._dashboard")
+    return importlib.import_module("benchmarks.dashboard")
 
 
 def test_committed_json_matches_the_generator() -> None:
     generator = _generator()
     committed = Path(DASHBOARD_PATH).read_text(encoding="utf-8")
     assert committed == generator.render(), (
-        "monitoring/dashboard.json is out of date: run python -m monitoring._dashboard"
+        "monitoring/dashboard.json is out of date: run python -m benchmarks.dashboard"
     )
     assert generator.main(["--check"]) == 0
 

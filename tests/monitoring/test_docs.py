@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring import METRIC_NAMES
+from parallel_nodes.monitoring import METRIC_NAMES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
 

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks._prometheus import has_data, run_prometheus, run_traffic
 from benchmarks._promql import alert_expressions, concrete, dashboard_queries
-from monitoring import ALERTS_PATH
+from parallel_nodes.monitoring import ALERTS_PATH
 
 pytestmark = [pytest.mark.slow, pytest.mark.prometheus]
 

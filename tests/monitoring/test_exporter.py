@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from monitoring import ParallelMetrics, metrics_asgi_app, start_metrics_server
+from parallel_nodes.monitoring import ParallelMetrics, metrics_asgi_app, start_metrics_server
 
 
 def test_start_metrics_server_serves_the_registry_on_loopback() -> None:
@@ -44,8 +44,8 @@ async def test_metrics_asgi_app_serves_the_registry() -> None:
 _WORKER = textwrap.dedent(
     """
     import sys
-    from monitoring import ParallelMetrics
-    from monitoring import (
+    from parallel_nodes.monitoring import ParallelMetrics
+    from parallel_nodes.monitoring import (
         track_parallel_execution, track_parallel_task_duration,
         track_parallel_task_failure, track_parallel_timeout,
     )

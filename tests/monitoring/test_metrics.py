@@ -7,14 +7,14 @@ import logging
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from monitoring import (
+from parallel_nodes.monitoring import (
     DURATION_BUCKETS,
     METRIC_NAMES,
     OVERFLOW_LABEL,
     FailureType,
     ParallelMetrics,
 )
-from monitoring._metrics import _MAX_NAMES
+from parallel_nodes.monitoring._metrics import _MAX_NAMES
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:

@@ -11,14 +11,6 @@ import textwrap
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitoring import (
-    FailureType,
-    ParallelMetrics,
-    PrometheusObserver,
-    default_metrics,
-    default_observer,
-    failure_type_of,
-)
 from parallel_nodes import (
     Task,
     TaskResult,
@@ -27,6 +19,14 @@ from parallel_nodes import (
     TierObserver,
     TierResult,
     run_tier,
+)
+from parallel_nodes.monitoring import (
+    FailureType,
+    ParallelMetrics,
+    PrometheusObserver,
+    default_metrics,
+    default_observer,
+    failure_type_of,
 )
 
 

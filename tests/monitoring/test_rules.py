@@ -11,14 +11,14 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from benchmarks._promql import alert_expressions, alert_rules, load_yaml
-from monitoring import (
+from parallel_nodes import Task, Tier, run_tier
+from parallel_nodes.monitoring import (
     ALERTS_PATH,
     ALERTS_TEST_PATH,
     PROMETHEUS_CONFIG_PATH,
     ParallelMetrics,
     PrometheusObserver,
 )
-from parallel_nodes import Task, Tier, run_tier
 
 pytestmark = pytest.mark.prometheus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from monitoring import (
+from parallel_nodes.monitoring import (
     FailureType,
     ParallelMetrics,
     track_parallel_execution,

@@ -17,8 +17,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from modes import Mode4ChatAutomaticWorkflow
-from modes._cli import _chat
+from parallel_nodes.modes import Mode4ChatAutomaticWorkflow
+from parallel_nodes.modes._cli import _chat
 
 
 class CountingChat(Mode4ChatAutomaticWorkflow):

@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from langchain_core.runnables import RunnableConfig
 
-from modes import MAX_QUESTION_CHARS, Mode2AutomaticWorkflow, Mode4ChatAutomaticWorkflow
+from parallel_nodes.modes import (
+    MAX_QUESTION_CHARS,
+    Mode2AutomaticWorkflow,
+    Mode4ChatAutomaticWorkflow,
+)
 
 NO_METRICS = {"metrics": False}
 

@@ -15,7 +15,6 @@ import pytest
 from langgraph.types import RetryPolicy
 from prometheus_client import CollectorRegistry
 
-from monitoring import ParallelMetrics, PrometheusObserver
 from parallel_nodes import (
     TIER1_TASKS,
     TIER2_TASKS,
@@ -25,6 +24,7 @@ from parallel_nodes import (
     Tier,
     run_tier,
 )
+from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver
 from tests.conftest import RecordingObserver
 
 DEADLINE = 0.3

@@ -14,9 +14,9 @@ import psutil
 import pytest
 from prometheus_client import CollectorRegistry
 
-from modes import Mode2AutomaticWorkflow
-from monitoring import ParallelMetrics, PrometheusObserver
 from parallel_nodes import Task, Tier, run_tier, straggler_count
+from parallel_nodes.modes import Mode2AutomaticWorkflow
+from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver
 
 
 def _tier() -> Tier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from modes import create_app
+from parallel_nodes.modes import create_app
 
 from ._retrieval import HttpRetriever
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from modes import MAX_QUESTION_CHARS, ServerSettings, create_app
 from parallel_nodes import ConfigError
+from parallel_nodes.modes import MAX_QUESTION_CHARS, ServerSettings, create_app
 from tests._servers import POSTGRES_DSN as DSN
 
 TURNS = "/v1/chat/threads/t1/turns"

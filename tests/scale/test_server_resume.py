@@ -20,7 +20,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres.aio import AsyncPostgresStore
 
-from modes import Mode4ChatAutomaticWorkflow, ServerSettings, create_app
+from parallel_nodes.modes import Mode4ChatAutomaticWorkflow, ServerSettings, create_app
 from tests._servers import require_postgres
 from tests._threads import saved_messages
 

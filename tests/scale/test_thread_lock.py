@@ -13,8 +13,8 @@ from contextlib import AsyncExitStack
 import httpx
 import pytest
 
-from modes import ServerSettings, create_app
-from modes._thread_lock import ThreadBusyError, ThreadLocks
+from parallel_nodes.modes import ServerSettings, create_app
+from parallel_nodes.modes._thread_lock import ThreadBusyError, ThreadLocks
 from tests._servers import require_postgres, require_redis
 from tests._threads import saved_messages
 

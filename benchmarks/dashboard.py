@@ -3,8 +3,8 @@
 A development tool, not part of the runtime library: it needs the dev-only dependency
 ``grafana-foundation-sdk==1769699379!11.6.0``. Rewrite the committed JSON after a change::
 
-    python -m monitoring._dashboard           # writes monitoring/dashboard.json
-    python -m monitoring._dashboard --check   # exits 1 when the JSON is out of date
+    python -m benchmarks.dashboard           # writes monitoring/dashboard.json
+    python -m benchmarks.dashboard --check   # exits 1 when the JSON is out of date
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models import prometheus as prom_m
 
-from ._files import DASHBOARD_PATH
+from parallel_nodes.monitoring import DASHBOARD_PATH
 
 __all__ = ["UID", "build_dashboard", "main", "render"]
 
@@ -364,7 +364,7 @@ def render() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the dashboard JSON, or with ``--check`` report whether it is out of date."""
-    parser = argparse.ArgumentParser(prog="python -m monitoring._dashboard", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     parser.add_argument("--output", type=Path, default=Path(DASHBOARD_PATH))
     args = parser.parse_args(argv)
@@ -373,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
-            print(f"{path} is out of date: run python -m monitoring._dashboard", file=sys.stderr)
+            print(f"{path} is out of date: run python -m benchmarks.dashboard", file=sys.stderr)
             return 1
         return 0
     path.write_text(text, encoding="utf-8")
