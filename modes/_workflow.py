@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.graph import END, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -68,6 +69,9 @@ RESUME_SCHEMA: dict[str, Any] = {
     },
 }
 """The JSON Schema the approval interrupt advertises for its resume value."""
+
+_RESUME_MAP_KEY = "__pregel_resume_map"
+"""Where LangGraph keeps a ``Command(resume={interrupt_id: value})`` map in the run's config."""
 
 MAX_QUESTION_CHARS = 4000
 """Longer questions are refused: they are pasted documents, not questions."""
@@ -249,6 +253,10 @@ class RagWorkflow(ParallelBaseWorkflow):
         def check(decision: Any) -> dict[str, Any]:
             return self._check_decision(decision, sources, tools)
 
+        if _empty_resume_map():
+            # LangGraph reads Command(resume={}) as a map of interrupt ids naming none, so
+            # interrupt() would pause again; {} means "keep everything", as True does.
+            return check({})
         try:
             update: dict[str, Any] = interrupt(
                 {
@@ -397,6 +405,15 @@ class RagWorkflow(ParallelBaseWorkflow):
                 builder, "parallel_post_generation", END, "remember", self.remember_node
             )
         return builder
+
+
+def _empty_resume_map() -> bool:
+    """Whether this run was resumed with ``Command(resume={})``."""
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:  # called outside a graph run
+        return False
+    return configurable.get(_RESUME_MAP_KEY) == {}
 
 
 def _user_error(exc: ValidationError) -> Exception:

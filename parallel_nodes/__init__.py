@@ -12,36 +12,42 @@ Example:
     {'rag': ['doc']}
 """
 
-import logging as _logging
+from __future__ import annotations
 
-from ._balance import BalanceStrategy, ReplicaSet
-from ._breaker import (
-    BreakerPolicy,
-    BreakerState,
-    CircuitBreaker,
-    InMemoryBreakerStore,
-    RedisBreakerStore,
-)
-from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
-from ._errors import (
-    CircuitOpenError,
-    ConfigError,
-    InvalidOutputError,
-    ParallelNodesError,
-    TaskTimeoutError,
-)
-from ._hedge import Hedge, HedgeState
-from ._map import map_task
-from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
-from ._observe import TierObserver, get_default_observers, set_default_observers
-from ._results import TaskResult, TaskStatus, TierResult
-from ._run import abandoned_total, run_tier, straggler_count
-from ._sketch import LatencySketch
-from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
-from ._task import Task
-from ._threads import thread_count
-from ._tier import Tier
-from ._workflow import ParallelBaseWorkflow, WorkflowState
+import importlib as _importlib
+import logging as _logging
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:
+    from ._balance import BalanceStrategy, ReplicaSet
+    from ._breaker import (
+        BreakerPolicy,
+        BreakerState,
+        CircuitBreaker,
+        InMemoryBreakerStore,
+        RedisBreakerStore,
+    )
+    from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
+    from ._errors import (
+        CircuitOpenError,
+        ConfigError,
+        InvalidOutputError,
+        ParallelNodesError,
+        TaskTimeoutError,
+    )
+    from ._hedge import Hedge, HedgeState
+    from ._map import map_task
+    from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
+    from ._observe import TierObserver, get_default_observers, set_default_observers
+    from ._results import TaskResult, TaskStatus, TierResult
+    from ._run import abandoned_total, run_tier, straggler_count
+    from ._sketch import LatencySketch
+    from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
+    from ._task import Task
+    from ._threads import thread_count
+    from ._tier import Tier
+    from ._workflow import ParallelBaseWorkflow, WorkflowState
 
 # A library logs, it does not print: handlers are the application's choice.
 _logging.getLogger("parallel_nodes").addHandler(_logging.NullHandler())
@@ -92,3 +98,65 @@ __all__ = [
     "straggler_count",
     "thread_count",
 ]
+
+# Why lazy: ``parallel-nodes --help`` imports this package first, and importing LangGraph and
+# pydantic up front costs it about two seconds. A name is imported on first use instead.
+_WHERE = {
+    "ALL": "_strategy",
+    "BalanceStrategy": "_balance",
+    "BreakerPolicy": "_breaker",
+    "BreakerState": "_breaker",
+    "CircuitBreaker": "_breaker",
+    "CircuitOpenError": "_errors",
+    "ConfigError": "_errors",
+    "FIRST_SUCCESS": "_strategy",
+    "Hedge": "_hedge",
+    "HedgeState": "_hedge",
+    "InMemoryBreakerStore": "_breaker",
+    "InvalidOutputError": "_errors",
+    "LatencySketch": "_sketch",
+    "ParallelBaseWorkflow": "_workflow",
+    "ParallelConfig": "_config",
+    "ParallelNode": "_node",
+    "ParallelNodesError": "_errors",
+    "ParallelState": "_node",
+    "RACE": "_strategy",
+    "RedisBreakerStore": "_breaker",
+    "ReplicaSet": "_balance",
+    "Strategy": "_strategy",
+    "StrategyKind": "_strategy",
+    "TIER1_TASKS": "_config",
+    "TIER2_TASKS": "_config",
+    "Task": "_task",
+    "TaskResult": "_results",
+    "TaskStatus": "_results",
+    "TaskTimeoutError": "_errors",
+    "Tier": "_tier",
+    "TierObserver": "_observe",
+    "TierResult": "_results",
+    "WorkflowState": "_workflow",
+    "abandoned_total": "_run",
+    "get_default_observers": "_observe",
+    "good_enough": "_strategy",
+    "map_task": "_map",
+    "merge_tier_records": "_node",
+    "parallel_node": "_node",
+    "quorum": "_strategy",
+    "run_tier": "_run",
+    "set_default_observers": "_observe",
+    "straggler_count": "_run",
+    "thread_count": "_threads",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'parallel_nodes' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain global
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__} - {"annotations"})

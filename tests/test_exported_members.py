@@ -12,6 +12,8 @@ import pytest
 def test_all_is_complete(package: str) -> None:
     module = importlib.import_module(package)
     exported = list(module.__all__)
+    for name in exported:  # the packages import lazily: resolve every name first
+        getattr(module, name)
     public = {
         name
         for name, value in vars(module).items()

@@ -120,6 +120,34 @@ async def test_bare_names_and_approve_all_run_no_tool() -> None:
 
 
 @pytest.mark.parametrize(
+    "mode", [Mode1ManualWorkflow, Mode3ChatManualWorkflow], ids=["interactive", "chat_manual"]
+)
+async def test_resume_with_an_empty_mapping_keeps_everything_and_does_not_pause_again(
+    mode: type[RagWorkflow],
+) -> None:
+    graph, runs = _manual(mode)
+    config = _cfg()
+    payload = await _paused(graph, config)
+    out = await graph.ainvoke(Command(resume={}), config)
+    assert "__interrupt__" not in out
+    assert out["answer"]
+    assert [s["chunk_id"] for s in out["rag_retrieval"]] == [
+        s["chunk_id"] for s in payload["sources"]
+    ]
+    assert out["approval"]["tools"] == [t["name"] for t in payload["tools"]]
+    assert runs == []
+    assert (await graph.aget_state(config)).next == ()
+
+
+def test_the_resume_map_key_is_langgraphs() -> None:
+    from langgraph._internal._constants import CONFIG_KEY_RESUME_MAP
+
+    from parallel_nodes.modes._workflow import _RESUME_MAP_KEY
+
+    assert _RESUME_MAP_KEY == CONFIG_KEY_RESUME_MAP
+
+
+@pytest.mark.parametrize(
     "mode", [Mode2AutomaticWorkflow, Mode4ChatAutomaticWorkflow], ids=["research", "chat"]
 )
 async def test_automatic_modes_suggest_tools_but_never_run_them(mode: type[RagWorkflow]) -> None:
