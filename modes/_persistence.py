@@ -96,6 +96,30 @@ async def open_persistence(
         yield Persistence(checkpointer=saver, store=store, where=str(path))
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds to wait for PostgreSQL to accept a connection, unless the DSN sets its own."""
+
+
+def checked_dsn(dsn: str) -> str:
+    """``dsn`` with a ``connect_timeout`` (unless it has one), or a ``PersistenceError``.
+
+    Raises:
+        PersistenceError: ``dsn`` is neither a ``postgresql://`` URL nor ``key=value`` pairs.
+    """
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(dsn)
+    except ProgrammingError:
+        raise PersistenceError(
+            f"{dsn!r} is not a PostgreSQL DSN; use a URL such as postgresql://user@host:5432/dbname"
+        ) from None
+    if "connect_timeout" in params:
+        return dsn
+    return make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT)
+
+
 @asynccontextmanager
 async def _postgres(dsn: str) -> AsyncIterator[Persistence]:
     try:
@@ -107,10 +131,11 @@ async def _postgres(dsn: str) -> AsyncIterator[Persistence]:
             "PostgreSQL support is not installed; "
             "run: pip install 'langgraph-parallel-nodes[postgres]'"
         ) from exc
+    bounded = checked_dsn(dsn)
     try:
         async with (
-            AsyncPostgresSaver.from_conn_string(dsn) as saver,
-            AsyncPostgresStore.from_conn_string(dsn) as store,
+            AsyncPostgresSaver.from_conn_string(bounded) as saver,
+            AsyncPostgresStore.from_conn_string(bounded) as store,
         ):
             await saver.setup()
             await store.setup()

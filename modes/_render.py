@@ -12,7 +12,14 @@ from rich.text import Text
 
 from ._workflow import degraded_tasks
 
-__all__ = ["BAR_WIDTH", "render_result", "result_json", "waterfall"]
+__all__ = [
+    "BAR_WIDTH",
+    "numbered_sources",
+    "render_result",
+    "render_sources",
+    "result_json",
+    "waterfall",
+]
 
 BAR_WIDTH = 40
 _STYLE = {
@@ -77,6 +84,32 @@ def result_json(out: Mapping[str, Any]) -> dict[str, Any]:
         "degraded": degraded,
         "tiers": tiers,
     }
+
+
+def numbered_sources(out: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """``(n, "source — heading")`` for every source the answer may cite as ``[n]``: the
+    retrieved chunks, then the approved tools' results."""
+    lines = [
+        (int(s["n"]), f"{s.get('source', '')} — {s.get('heading', '')}")
+        for s in out.get("rag_retrieval") or []
+    ]
+    lines += [
+        (int(r["n"]), f"tool:{r['name']} — {r.get('output')}")
+        for r in out.get("tool_results") or []
+        if r.get("n") is not None
+    ]
+    return lines
+
+
+def render_sources(console: Console, out: Mapping[str, Any]) -> None:
+    """The numbered sources under an answer, so each ``[n]`` can be looked up."""
+    sources = numbered_sources(out)
+    if not sources:
+        console.print("sources: none", style="dim")
+        return
+    console.print("sources:", style="dim")
+    for n, where in sources:
+        console.print(f"  [{n}] {where}", markup=False, highlight=False)
 
 
 def render_result(console: Console, out: Mapping[str, Any]) -> None:
