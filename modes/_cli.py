@@ -544,4 +544,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
         if message:  # empty: the help was printed instead
             _err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(status)
+    if code == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+        _err.print("\ninterrupted; nothing was applied", markup=False, highlight=False)
     sys.exit(code if isinstance(code, int) else 0)
