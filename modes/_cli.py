@@ -431,7 +431,9 @@ def _show(out: Mapping[str, Any], thread_id: str, as_json: bool) -> None:
     render_sources(_out, out)
 
 
-async def _chat(workflow: RagWorkflow, thread_id: str, postgres: str | None, as_json: bool) -> None:
+async def _chat(
+    workflow: RagWorkflow, thread_id: str, postgres: str | None, as_json: bool = False
+) -> None:
     from ._persistence import PersistenceError, open_persistence
 
     try:

@@ -174,8 +174,20 @@ async def open_postgres_pool(
     from psycopg_pool import AsyncConnectionPool
 
     where = redact(dsn)
+    bounded = checked_dsn(dsn)
+    try:
+        # One connection first: an unreachable server fails here within CONNECT_TIMEOUT, in
+        # one error, instead of the pool retrying (and logging) until its own timeout.
+        probe = await psycopg.AsyncConnection.connect(bounded, autocommit=True)
+    except psycopg.Error as exc:
+        first = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
+        raise PersistenceError(
+            f"cannot reach PostgreSQL at {where}: {first}; check that the server is running "
+            "and the URL is right"
+        ) from exc
+    await probe.close()
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        dsn,
+        bounded,
         min_size=min_size,
         max_size=max_size,
         open=False,
@@ -194,7 +206,7 @@ async def open_postgres_pool(
         store = AsyncPostgresStore(pool)
         # Why the lock: setup() runs migrations, and several workers starting together would
         # race on the same CREATE TABLE and migration rows.
-        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as c:
+        async with await psycopg.AsyncConnection.connect(bounded, autocommit=True) as c:
             await c.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK,))
             try:
                 await checkpointer.setup()

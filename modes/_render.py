@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ._workflow import degraded_tasks
+from ._workflow import degraded_tasks, source_records
 
 __all__ = [
     "BAR_WIDTH",
@@ -71,10 +71,7 @@ def result_json(out: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "question": out.get("question"),
         "answer": out.get("answer"),
-        "sources": [
-            {k: s.get(k) for k in ("n", "chunk_id", "source", "heading", "score")}
-            for s in out.get("rag_retrieval") or []
-        ],
+        "sources": source_records(out),
         "tools": out.get("tool_suggestion") or [],
         "tool_results": out.get("tool_results") or [],
         "memories": out.get("memory_retrieval") or [],

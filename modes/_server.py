@@ -1,8 +1,13 @@
-"""An HTTP server for the modes, to run as several worker processes behind one port.
+"""An HTTP server for the modes: one process on embedded defaults, or several behind one port.
 
-Every worker shares one PostgreSQL checkpointer and store (conversations survive whichever
-worker answers the next turn), one circuit breaker per backend in Redis, and one ``/metrics``
-summed over all workers (prometheus_client's multi-process mode)::
+With no variables set it runs on embedded defaults: a SQLite checkpointer and store in the data
+directory, circuit breakers in the process, the bundled sample corpus, one worker::
+
+    uvicorn --factory parallel_nodes.modes:create_app
+
+To scale out, every worker shares one PostgreSQL checkpointer and store (conversations survive
+whichever worker answers the next turn), one circuit breaker per backend in Redis, and one
+``/metrics`` summed over all workers (prometheus_client's multi-process mode)::
 
     export PARALLEL_NODES_POSTGRES_URL=postgresql://app@db:5432/app
     export PARALLEL_NODES_REDIS_URL=redis://cache:6379/0
@@ -12,7 +17,7 @@ summed over all workers (prometheus_client's multi-process mode)::
 Routes:
 
 * ``POST /v1/{mode}/threads/{thread_id}/turns`` with ``{"question": str, "user_id": str?}``:
-  one turn; answers ``{"answer", "parallel", "messages", "pid", ...}``.
+  one turn; answers ``{"answer", "sources", "parallel", "messages", "pid", ...}``.
 * ``GET /metrics``: Prometheus text, summed over every worker.
 * ``GET /healthz``: ``{"status": "ok", "pid": ...}`` once the worker has opened its pools.
 """
@@ -22,42 +27,47 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import RunnableConfig
+from parallel_nodes import ConfigError
 
-from parallel_nodes import BreakerPolicy, CircuitBreaker, ConfigError, RedisBreakerStore
-from parallel_nodes.monitoring import metrics_asgi_app
-
-from ._modes import MODES
-from ._persistence import Persistence, PersistenceError, open_postgres_pool
-from ._thread_lock import ThreadBusyError, ThreadLocks
-from ._workflow import RagWorkflow, degraded_tasks
-
+# Why the rest is imported where it is used: uvicorn starts each worker by importing this
+# module, and a bad setting must stop it before LangGraph has loaded (seconds per worker).
 if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
+    from langchain_core.runnables import RunnableConfig
+
     # Why only for typing: ``import modes`` must work without the [server] extra.
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from parallel_nodes import BreakerPolicy, CircuitBreaker
+
+    from ._persistence import Persistence
+    from ._workflow import RagWorkflow
+
 __all__ = ["SERVED_MODES", "ServerSettings", "WorkflowFactory", "create_app"]
 
-log = logging.getLogger("modes.server")
+log = logging.getLogger("parallel_nodes.modes.server")
+
+STARTUP_FAILURE = 3
+"""The exit status uvicorn's supervisor reads as "the app cannot start": it stops instead of
+starting the worker again (``uvicorn.config.STARTUP_FAILURE``)."""
 
 SERVED_MODES = ("chat", "research")
 """Modes that answer in one request; the manual modes pause for approval and are CLI-only."""
 
 MAX_USER_ID_CHARS = 200
 _THREAD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
-_BREAKER_POLICY = BreakerPolicy()
-
-WorkflowFactory = Callable[[str, Mapping[str, CircuitBreaker]], RagWorkflow]
+WorkflowFactory = Callable[[str, Mapping[str, "CircuitBreaker"]], "RagWorkflow"]
 """Builds the workflow of a mode name, given the breakers to pass to ``breakers=``."""
 
 
@@ -69,10 +79,16 @@ class ServerSettings:
         >>> settings = ServerSettings.from_env({"PARALLEL_NODES_POSTGRES_URL": "postgresql://db/app"})
         >>> settings.pool_max_size
         4
+        >>> ServerSettings.from_env({}).postgres_url is None  # embedded defaults: SQLite
+        True
     """
 
-    postgres_url: str
-    """``PARALLEL_NODES_POSTGRES_URL``: where threads (checkpoints) and memories (store) live."""
+    postgres_url: str | None = None
+    """``PARALLEL_NODES_POSTGRES_URL``: where threads (checkpoints) and memories (store) live;
+    unset: SQLite in the data directory (``PARALLEL_NODES_DATA_DIR``), for one worker."""
+    corpus: Path | None = None
+    """``PARALLEL_NODES_CORPUS``: the folder of ``.md``/``.txt``/``.rst`` files to answer from;
+    unset: the bundled sample corpus."""
     redis_url: str | None = None
     """``PARALLEL_NODES_REDIS_URL``: shared breaker state; unset gives each worker its own."""
     pool_max_size: int = 4
@@ -83,8 +99,9 @@ class ServerSettings:
     durable_tier1: bool = False
     """``PARALLEL_NODES_DURABLE_TIER1=1``: a turn resumed after a worker died does not re-run
     the tier-1 tasks that had finished (``ParallelConfig.durable_tier1``)."""
-    breaker_policy: BreakerPolicy = _BREAKER_POLICY
-    """When the ``rag_retrieval`` breaker opens (not read from the environment)."""
+    breaker_policy: BreakerPolicy | None = None
+    """When the ``rag_retrieval`` breaker opens (not read from the environment); default:
+    ``BreakerPolicy()``."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -94,11 +111,21 @@ class ServerSettings:
             ConfigError: A variable is missing or malformed; ``field`` is its name.
         """
         env = os.environ if environ is None else environ
-        postgres = env.get("PARALLEL_NODES_POSTGRES_URL", "").strip()
-        if not postgres.startswith(("postgresql://", "postgres://")):
+        postgres = env.get("PARALLEL_NODES_POSTGRES_URL", "").strip() or None
+        if postgres is not None and not postgres.startswith(("postgresql://", "postgres://")):
             raise ConfigError(
                 "PARALLEL_NODES_POSTGRES_URL",
-                "must be set to a PostgreSQL URL, e.g. postgresql://user@host:5432/dbname",
+                "must be a PostgreSQL URL, e.g. postgresql://user@host:5432/dbname, or unset "
+                "for SQLite in the data directory",
+            )
+        raw_corpus = env.get("PARALLEL_NODES_CORPUS", "").strip()
+        corpus = Path(raw_corpus).expanduser() if raw_corpus else None
+        if corpus is not None and not corpus.is_dir():
+            what = "does not exist" if not corpus.exists() else "is not a directory"
+            raise ConfigError(
+                "PARALLEL_NODES_CORPUS",
+                f"{corpus} {what}; it must be a folder of .md/.txt/.rst files, or unset for "
+                "the bundled sample",
             )
         redis_url = env.get("PARALLEL_NODES_REDIS_URL", "").strip() or None
         if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix:")):
@@ -121,6 +148,7 @@ class ServerSettings:
             )
         return cls(
             postgres_url=postgres,
+            corpus=corpus,
             redis_url=redis_url,
             pool_max_size=int(raw_size),
             breaker_prefix=prefix,
@@ -129,6 +157,8 @@ class ServerSettings:
 
 
 def _default_factory(retriever: BaseRetriever | None, durable_tier1: bool) -> WorkflowFactory:
+    from ._modes import MODES
+
     def build(mode: str, breakers: Mapping[str, CircuitBreaker]) -> RagWorkflow:
         config = {"durable_tier1": durable_tier1}
         return MODES[mode](retriever=retriever, breakers=breakers, config=config)
@@ -144,14 +174,19 @@ def create_app(
 ) -> Starlette:
     """The ASGI app; ``uvicorn --factory parallel_nodes.modes:create_app`` calls it bare.
 
+    Called bare, it reads :meth:`ServerSettings.from_env`; a bad variable then prints one line
+    naming it and exits the process with ``STARTUP_FAILURE`` (3), so uvicorn stops instead of
+    starting the worker again and again.
+
     Args:
         settings: The configuration; default: :meth:`ServerSettings.from_env`.
-        retriever: The retriever of every mode; default: the bundled corpus. A retriever with
-            an async ``aclose()`` is closed when the app stops.
+        retriever: The retriever of every mode; default: a BM25 index over ``settings.corpus``
+            (the bundled sample when unset). A retriever with an async ``aclose()`` is closed
+            when the app stops.
         workflow_factory: Builds each mode's workflow instead (``retriever`` is then unused).
 
     Raises:
-        ConfigError: An environment variable is missing or malformed.
+        ConfigError: ``settings`` names a corpus that cannot be indexed.
     """
     try:
         from starlette.applications import Starlette
@@ -160,14 +195,36 @@ def create_app(
         raise ImportError(
             "the server needs Starlette; run: pip install 'langgraph-parallel-nodes[server]'"
         ) from exc
-    config = settings or ServerSettings.from_env()
-    factory = workflow_factory or _default_factory(retriever, config.durable_tier1)
+    _log_like_uvicorn()
+    if settings is None:
+        try:
+            config = ServerSettings.from_env()
+            factory = workflow_factory or _default_factory(
+                retriever or _index(config), config.durable_tier1
+            )
+        except ConfigError as exc:
+            _stop(str(exc))
+    else:
+        config = settings
+        factory = workflow_factory or _default_factory(
+            retriever or _index(config), config.durable_tier1
+        )
+
+    from parallel_nodes.monitoring import metrics_asgi_app
+
+    from ._persistence import PersistenceError
+    from ._thread_lock import ThreadLocks
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            persistence = await _open_postgres(stack, config)
-            redis_client = await _open_redis(stack, config)
+            try:
+                persistence = await _open_store(stack, config)
+                redis_client = await _open_redis(stack, config)
+            except (ConfigError, PersistenceError) as exc:
+                if settings is not None:  # an embedding application handles its own errors
+                    raise
+                _stop(str(exc))
             breakers = {"rag_retrieval": _breaker(redis_client, config)}
             app.state.locks = ThreadLocks(redis_client, prefix=config.breaker_prefix + "thread:")
             if retriever is not None and callable(getattr(retriever, "aclose", None)):
@@ -180,7 +237,8 @@ def create_app(
                 )
                 for mode, w in workflows.items()
             }
-            log.info("worker %d ready: pool max_size=%d", os.getpid(), config.pool_max_size)
+            _warn_if_embedded(config, persistence, redis_client)
+            log.info("worker %d ready: threads in %s", os.getpid(), persistence.where)
             yield
 
     return Starlette(
@@ -193,7 +251,83 @@ def create_app(
     )
 
 
-async def _open_postgres(stack: AsyncExitStack, config: ServerSettings) -> Persistence:
+def _index(config: ServerSettings) -> BaseRetriever:
+    """The BM25 index of the configured corpus, built once per worker at start."""
+    from ._corpus import SAMPLE_CORPUS, CorpusRetriever
+
+    try:
+        return CorpusRetriever.from_directory(config.corpus or SAMPLE_CORPUS, k=4)
+    except (ValueError, OSError) as exc:
+        raise ConfigError("PARALLEL_NODES_CORPUS", str(exc)) from exc
+
+
+def _stop(message: str) -> NoReturn:
+    """One line on stderr, then exit as uvicorn's "cannot start" (no traceback, no respawn)."""
+    if _first_to_report():
+        print(f"error: {message}", file=sys.stderr, flush=True)
+    # Why os._exit: uvicorn's worker would print SystemExit's traceback from its own thread
+    # pool in some versions; the one line above is all the user needs.
+    os._exit(STARTUP_FAILURE)
+
+
+def _first_to_report() -> bool:
+    """Under ``--workers N`` every worker fails alike: only the first of them prints."""
+    import multiprocessing
+    import tempfile
+
+    if multiprocessing.parent_process() is None:
+        return True
+    marker = Path(tempfile.gettempdir()) / f"parallel-nodes-{os.getppid()}.config-error"
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _log_like_uvicorn() -> None:
+    """Make the per-turn INFO lines appear under uvicorn's default logging config.
+
+    uvicorn configures only its own loggers, so an app's INFO lines would reach no handler.
+    Unless the application configured logging itself (the root logger has a handler), the
+    server's logger gets one, in uvicorn's format and at its ``--log-level``.
+    """
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    try:
+        from uvicorn.logging import DefaultFormatter
+
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    except ImportError:  # served by another ASGI server
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.getLogger("uvicorn.error").level or logging.INFO)
+
+
+def _warn_if_embedded(config: ServerSettings, persistence: Persistence, redis: Any) -> None:
+    if config.postgres_url is None:
+        log.warning(
+            "embedded defaults: threads in SQLite at %s and circuit breakers in this process; "
+            "run one worker. To scale out, set PARALLEL_NODES_POSTGRES_URL (and "
+            "PARALLEL_NODES_REDIS_URL for shared breakers and turn locks)",
+            persistence.where,
+        )
+    elif redis is None:
+        log.warning(
+            "PARALLEL_NODES_REDIS_URL is unset: each worker keeps its own circuit breakers and "
+            "turn locks; set it when running more than one worker"
+        )
+
+
+async def _open_store(stack: AsyncExitStack, config: ServerSettings) -> Persistence:
+    from ._persistence import PersistenceError, open_persistence, open_postgres_pool
+
+    if config.postgres_url is None:
+        return await stack.enter_async_context(open_persistence())
     try:
         return await stack.enter_async_context(
             open_postgres_pool(config.postgres_url, max_size=config.pool_max_size)
@@ -222,10 +356,13 @@ async def _open_redis(stack: AsyncExitStack, config: ServerSettings) -> Any:
 
 
 def _breaker(client: Any, config: ServerSettings) -> CircuitBreaker:
+    from parallel_nodes import BreakerPolicy, CircuitBreaker, RedisBreakerStore
+
+    policy = config.breaker_policy or BreakerPolicy()
     if client is None:
-        return CircuitBreaker("rag_retrieval", policy=config.breaker_policy)
+        return CircuitBreaker("rag_retrieval", policy=policy)
     store = RedisBreakerStore(client, prefix=config.breaker_prefix)
-    return CircuitBreaker("rag_retrieval", policy=config.breaker_policy, store=store)
+    return CircuitBreaker("rag_retrieval", policy=policy, store=store)
 
 
 class _AsgiEndpoint:
@@ -265,6 +402,8 @@ async def _healthz(request: Request) -> JSONResponse:
 def _parse_turn(body: Any) -> tuple[str, str | None]:
     if not isinstance(body, dict):
         raise _BadRequest(422, "body", 'must be a JSON object like {"question": "..."}')
+    from ._workflow import RagWorkflow
+
     question = body.get("question")
     try:
         RagWorkflow.question_of({"question": question})  # the graph's own check, as a 422
@@ -281,6 +420,9 @@ def _parse_turn(body: Any) -> tuple[str, str | None]:
 
 
 async def _turn(request: Request) -> JSONResponse:
+    from ._thread_lock import LeaseLostError, ThreadBusyError
+    from ._workflow import degraded_tasks, source_records
+
     mode = request.path_params["mode"]
     thread_id = request.path_params["thread_id"]
     if mode not in SERVED_MODES:
@@ -297,6 +439,19 @@ async def _turn(request: Request) -> JSONResponse:
     inputs = workflow.turn_input(question, user_id=user_id)
     started = time.perf_counter()
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+
+    def logged(status: int, degraded: str = "-") -> None:
+        # Why no question: INFO logs are kept, and the question is the user's text.
+        log.info(
+            "turn thread=%s mode=%s status=%d seconds=%.3f degraded=%s pid=%d",
+            thread_id,
+            mode,
+            status,
+            time.perf_counter() - started,
+            degraded,
+            os.getpid(),
+        )
+
     try:
         async with request.app.state.locks.hold(thread_id):
             if workflow.multi_turn and (await graph.aget_state(config)).next:
@@ -305,25 +460,26 @@ async def _turn(request: Request) -> JSONResponse:
                 await graph.ainvoke(None, config)
             out = await graph.ainvoke(inputs, config)
     except ThreadBusyError:
+        logged(409)
         return _error(409, "thread_id", "another turn on this thread is still running; retry")
+    except LeaseLostError:
+        logged(409)
+        return _error(
+            409, "thread_id", "the turn lost its lock on the thread; read the thread, then retry"
+        )
     except Exception as exc:
+        logged(500)
         log.error("turn failed mode=%s pid=%d error=%s", mode, os.getpid(), type(exc).__name__)
         return _error(500, "", f"the turn failed ({type(exc).__name__}); retry it")
     parallel = out.get("parallel") or {}
     degraded = degraded_tasks(parallel)
-    # Why no question or thread id here: INFO logs are kept, and both can carry user text.
-    log.info(
-        "turn mode=%s pid=%d seconds=%.3f degraded=%s",
-        mode,
-        os.getpid(),
-        time.perf_counter() - started,
-        ",".join(degraded) or "-",
-    )
+    logged(200, ",".join(degraded) or "-")
     return _json(
         {
             "mode": mode,
             "thread_id": thread_id,
             "answer": out.get("answer", ""),
+            "sources": source_records(out),
             "parallel": parallel,
             "degraded": degraded,
             "messages": len(out.get("messages") or []),

@@ -442,6 +442,28 @@ def degraded_tasks(parallel: Mapping[str, Any] | None) -> list[str]:
     return sorted({name for record in records for name in record.get("degraded", ())})
 
 
+def source_records(out: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the answer's ``[n]`` markers point to, from a final state: the retrieved chunks
+    (``n``, ``chunk_id``, ``source``, ``heading``, ``score``), then the approved tools' results.
+    One function for the CLI's JSON and the server's response."""
+    records = [
+        {k: s.get(k) for k in ("n", "chunk_id", "source", "heading", "score")}
+        for s in out.get("rag_retrieval") or []
+    ]
+    records += [
+        {
+            "n": r["n"],
+            "chunk_id": f"tool:{r['name']}:{r['n']}",
+            "source": f"tool:{r['name']}",
+            "heading": r["name"],
+            "score": 1.0,
+        }
+        for r in out.get("tool_results") or []
+        if r.get("n") is not None
+    ]
+    return records
+
+
 def _model_name(model: BaseChatModel) -> str:
     for attr in ("model_name", "model"):
         value = getattr(model, attr, None)

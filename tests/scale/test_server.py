@@ -4,6 +4,7 @@ the checks answer before the lifespan's pools would be used)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +20,9 @@ TURNS = "/v1/chat/threads/t1/turns"
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
-        ({}, "PARALLEL_NODES_POSTGRES_URL"),
         ({"PARALLEL_NODES_POSTGRES_URL": "mysql://db/app"}, "PARALLEL_NODES_POSTGRES_URL"),
+        ({"PARALLEL_NODES_CORPUS": "/nonexistent/docs"}, "PARALLEL_NODES_CORPUS"),
+        ({"PARALLEL_NODES_CORPUS": __file__}, "PARALLEL_NODES_CORPUS"),
         (
             {"PARALLEL_NODES_POSTGRES_URL": DSN, "PARALLEL_NODES_REDIS_URL": "127.0.0.1:6379"},
             "PARALLEL_NODES_REDIS_URL",
@@ -60,10 +62,16 @@ def test_settings_read_every_variable() -> None:
     ) == ("redis://127.0.0.1:6379/0", 8, "app:", True)
 
 
-def test_create_app_checks_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PARALLEL_NODES_POSTGRES_URL", raising=False)
-    with pytest.raises(ConfigError, match="PARALLEL_NODES_POSTGRES_URL"):
-        create_app()
+def test_no_variables_means_embedded_defaults() -> None:
+    settings = ServerSettings.from_env({})
+    assert (settings.postgres_url, settings.redis_url, settings.corpus) == (None, None, None)
+
+
+def test_a_corpus_that_cannot_be_indexed_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "empty.bin").write_bytes(b"")
+    with pytest.raises(ConfigError) as caught:
+        create_app(settings=ServerSettings(corpus=tmp_path))
+    assert caught.value.field == "PARALLEL_NODES_CORPUS"
 
 
 @pytest.fixture
