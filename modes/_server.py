@@ -99,6 +99,9 @@ class ServerSettings:
     durable_tier1: bool = False
     """``PARALLEL_NODES_DURABLE_TIER1=1``: a turn resumed after a worker died does not re-run
     the tier-1 tasks that had finished (``ParallelConfig.durable_tier1``)."""
+    turn_lease: float = 120.0
+    """Seconds the Redis turn lock lives unless extended; a running turn extends it every
+    third of that (not read from the environment)."""
     breaker_policy: BreakerPolicy | None = None
     """When the ``rag_retrieval`` breaker opens (not read from the environment); default:
     ``BreakerPolicy()``."""
@@ -226,7 +229,9 @@ def create_app(
                     raise
                 _stop(str(exc))
             breakers = {"rag_retrieval": _breaker(redis_client, config)}
-            app.state.locks = ThreadLocks(redis_client, prefix=config.breaker_prefix + "thread:")
+            app.state.locks = ThreadLocks(
+                redis_client, prefix=config.breaker_prefix + "thread:", lease=config.turn_lease
+            )
             if retriever is not None and callable(getattr(retriever, "aclose", None)):
                 stack.push_async_callback(retriever.aclose)  # type: ignore[attr-defined]
             workflows = {mode: factory(mode, breakers) for mode in SERVED_MODES}
