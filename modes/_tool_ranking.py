@@ -6,14 +6,11 @@ change) so the modes have something to suggest out of the box.
 
 from __future__ import annotations
 
-import ast
 import math
-import operator
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 from pydantic import BaseModel, Field
@@ -104,51 +101,6 @@ _DESCRIPTIONS = {
 }
 """What each default tool does, in the words questions use; the ranking reads these."""
 
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-}
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
-    ast.UAdd: operator.pos,
-    ast.USub: operator.neg,
-}
-_FUNCTIONS: dict[str, Callable[..., Any]] = {"sqrt": math.sqrt, "abs": abs, "round": round}
-_MAX_EXPONENT = 1000
-
-
-def _evaluate(node: ast.AST) -> float:
-    if isinstance(node, ast.Expression):
-        return _evaluate(node.body)
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, int | float)
-        and not isinstance(node.value, bool)
-    ):
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
-            raise ValueError(f"expression: exponent {right} is too large (limit {_MAX_EXPONENT})")
-        return _BINARY[type(node.op)](left, right)  # type: ignore[no-any-return]
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        return _UNARY[type(node.op)](_evaluate(node.operand))  # type: ignore[no-any-return]
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCTIONS
-        and not node.keywords
-    ):
-        return _FUNCTIONS[node.func.id](*(_evaluate(a) for a in node.args))  # type: ignore[no-any-return]
-    raise ValueError(
-        f"expression: {ast.unparse(node)!r} is not allowed; use numbers, + - * / // % **, "
-        f"parentheses and {', '.join(sorted(_FUNCTIONS))}()"
-    )
-
 
 class _CalculatorInput(BaseModel):
     expression: str = Field(description="Arithmetic such as '(120 + 30) * 0.95' or '2 ** 10'.")
@@ -156,14 +108,10 @@ class _CalculatorInput(BaseModel):
 
 @tool("calculator", args_schema=_CalculatorInput, description=_DESCRIPTIONS["calculator"])
 def _calculator(expression: str) -> float:
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"expression: {expression!r} is not valid arithmetic") from exc
-    try:
-        return _evaluate(tree)
-    except ZeroDivisionError as exc:
-        raise ValueError(f"expression: {expression!r} divides by zero") from exc
+    # simpleeval with size limits, in _tools beside the other code that runs approved calls.
+    from ._tools import calculate
+
+    return calculate(expression)
 
 
 _FACTORS: dict[str, tuple[str, float]] = {

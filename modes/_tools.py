@@ -16,10 +16,13 @@ is recorded, never raised.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
+import math
+import operator
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,8 +34,11 @@ from pydantic import BaseModel, ValidationError
 
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT",
+    "MAX_EXPRESSION_CHARS",
+    "MAX_RESULT_DIGITS",
     "ToolApproval",
     "ToolCall",
+    "calculate",
     "coerce_timeout",
     "run_tool_calls",
     "tool_result_docs",
@@ -312,3 +318,107 @@ def _text(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{k} {_text(v)}" for k, v in value.items())
     return str(value)
+
+
+# -- the calculator ------------------------------------------------------------------------------
+
+MAX_EXPRESSION_CHARS = 500
+"""Longer expressions are refused before they are parsed."""
+MAX_RESULT_DIGITS = 4300
+"""The most decimal digits any intermediate integer may have: CPython's own limit for turning
+an integer into text. Why a limit: Python's integers grow without bound, so
+``((10**1000)**1000)**1000`` would otherwise compute for minutes; every product and power is
+sized before it is computed."""
+
+
+def _digits(n: int) -> float:
+    return math.log10(n) if n else 0.0
+
+
+def _checked_pow(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
+        digits = b * _digits(abs(a))
+        if digits > MAX_RESULT_DIGITS:
+            raise ValueError(
+                f"expression: exponent {b} is too large: the result would have about "
+                f"{digits:,.0f} digits (limit {MAX_RESULT_DIGITS})"
+            )
+    try:
+        return a**b
+    except OverflowError:
+        raise ValueError(f"expression: {a!r} ** {b!r} is too large for a float") from None
+
+
+def _checked_mul(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        digits = _digits(abs(a)) + _digits(abs(b))
+        if digits > MAX_RESULT_DIGITS + 1:
+            raise ValueError(
+                f"expression: a product of about {digits:,.0f} digits is too large "
+                f"(limit {MAX_RESULT_DIGITS})"
+            )
+    return a * b
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expression: {value!r} is not allowed; only numbers are")
+    return value
+
+
+_OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: _checked_mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: _checked_pow,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"sqrt": math.sqrt, "abs": abs, "round": round}
+_NODES = (ast.Expr, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call)
+"""The only syntax the calculator reads: no names, attributes, subscripts or comparisons."""
+
+
+def calculate(expression: str) -> float:
+    """Evaluate arithmetic with ``simpleeval``: numbers, ``+ - * / // % **``, parentheses,
+    ``sqrt()``, ``abs()`` and ``round()``, with every intermediate result size-limited.
+
+    Raises:
+        ValueError: The expression is not such arithmetic, divides by zero, or would produce
+            a number over ``MAX_RESULT_DIGITS`` digits; the message says which.
+
+    Example:
+        >>> calculate("(120 + 30) * 0.95")
+        142.5
+    """
+    try:
+        from simpleeval import InvalidExpression, SimpleEval  # type: ignore[import-untyped]
+    except ImportError:
+        raise ValueError(
+            "calculator: needs simpleeval; run: pip install 'langgraph-parallel-nodes[cli]'"
+        ) from None
+    allowed = f"use numbers, + - * / // % **, parentheses and {', '.join(sorted(_FUNCTIONS))}()"
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ValueError(f"expression: longer than {MAX_EXPRESSION_CHARS} characters")
+    evaluator = SimpleEval(operators=_OPERATORS, functions=_FUNCTIONS, names={})
+    evaluator.nodes = {k: v for k, v in evaluator.nodes.items() if k in _NODES}
+    plain_constant = evaluator.nodes[ast.Constant]
+    evaluator.nodes[ast.Constant] = lambda node: _number(plain_constant(node))
+    try:
+        value = evaluator.eval(expression)
+    except SyntaxError:
+        raise ValueError(f"expression: {expression!r} is not valid arithmetic") from None
+    except ZeroDivisionError:
+        raise ValueError(f"expression: {expression!r} divides by zero") from None
+    except (InvalidExpression, KeyError, TypeError) as exc:
+        raise ValueError(f"expression: {expression!r} is not allowed ({exc}); {allowed}") from None
+    except ValueError as exc:
+        if str(exc).startswith("expression:"):
+            raise
+        raise ValueError(f"expression: {expression!r}: {exc}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expression: {expression!r} does not give a finite number")
+    return _number(value)  # type: ignore[no-any-return]

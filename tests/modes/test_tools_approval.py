@@ -27,7 +27,12 @@ from parallel_nodes.modes._modes import (
     Mode4ChatAutomaticWorkflow,
 )
 from parallel_nodes.modes._tool_ranking import default_tools
-from parallel_nodes.modes._tools import run_tool_calls, tool_result_docs, validate_tool_approvals
+from parallel_nodes.modes._tools import (
+    calculate,
+    run_tool_calls,
+    tool_result_docs,
+    validate_tool_approvals,
+)
 from parallel_nodes.modes._workflow import RESUME_SCHEMA, RagWorkflow
 
 QUESTION = "How many days between 2026-01-01 and 2026-03-01?"
@@ -357,3 +362,66 @@ def test_the_examples_in_the_tools_module_stay_true() -> None:
     result = doctest.testmod(parallel_nodes.modes._tools, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# -- the calculator: simpleeval, with every product and power sized first ----------------------
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("((10**1000)**1000)**1000", "exponent 1000 is too large"),
+        ("9 ** 9 ** 9", "exponent 387420489 is too large"),
+        ("10**2200 * 10**2200", "product of about 4,400 digits is too large"),
+        ("2.0 ** 5000", "too large for a float"),
+        ("1e308 * 10", "does not give a finite number"),
+        ("1" * 501, "longer than 500 characters"),
+    ],
+)
+def test_the_calculator_refuses_huge_numbers_before_computing_them(
+    expression: str, message: str
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        calculate(expression)
+    assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["'a' * 3", "(1).real", "x + 1", "1 < 2", "[1][0]", "True + 1", "f'{1}'", "lambda: 1"],
+)
+def test_the_calculator_reads_only_numbers_and_arithmetic(expression: str) -> None:
+    with pytest.raises(ValueError, match=r"is not allowed|is not valid arithmetic"):
+        calculate(expression)
+
+
+def test_the_calculator_still_computes_large_but_bounded_numbers() -> None:
+    assert calculate("10**2000 * 10**2000") == 10**4000
+    assert calculate("sqrt(2) ** 2") == pytest.approx(2)
+    assert calculate("-7 // 2 + 7 % 3") == -3
+
+
+def test_without_simpleeval_the_calculator_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "simpleeval", None)
+    with pytest.raises(ValueError, match=r"needs simpleeval; run: pip install") as caught:
+        calculate("1 + 1")
+    assert "\n" not in str(caught.value)
+
+
+async def test_an_approved_calculator_call_that_is_too_large_is_recorded_fast() -> None:
+    registry = {t.name: t for t in default_tools()}
+    started = time.perf_counter()
+    [record] = await run_tool_calls(
+        [{"name": "calculator", "args": {"expression": "((10**1000)**1000)**1000"}}],
+        registry,
+        per_call_timeout=5.0,
+    )
+    assert record["status"] == "error"
+    assert "too large" in record["error"]
+    assert time.perf_counter() - started < 1.0
