@@ -11,6 +11,8 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from parallel_nodes import get_default_observers
+
 from ._corpus import SAMPLE_CORPUS, CorpusRetriever
 from ._modes import (
     Mode1ManualWorkflow,
@@ -21,6 +23,9 @@ from ._modes import (
 
 __all__ = ["chat", "chat_manual", "interactive", "research"]
 
+# Why here: the default observers import the metrics module on first use, which reads files;
+# inside the server's event loop that is a blocking call (``langgraph dev`` refuses it).
+get_default_observers()
 _RETRIEVER = CorpusRetriever.from_directory(SAMPLE_CORPUS, k=4)
 _RESEARCH = Mode2AutomaticWorkflow(retriever=_RETRIEVER)
 _INTERACTIVE = Mode1ManualWorkflow(retriever=_RETRIEVER)

@@ -399,3 +399,49 @@ def test_chat_json_prints_one_object_per_answer(tmp_path: Path) -> None:
         assert data["question"] == question
         assert data["answer"]
         assert data["sources"][0]["n"] == 1
+
+
+# -- every command the README and the modes page show, run as written ----------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _documented() -> list[tuple[str, str]]:
+    found = []
+    for page in ("README.md", "docs/modes.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
+            found += [(page, line) for line in block.splitlines() if line.startswith("parallel-")]
+    return found
+
+
+def test_the_docs_show_the_commands() -> None:
+    assert len(_documented()) >= 12
+
+
+@pytest.mark.parametrize(("page", "command"), _documented())
+def test_every_documented_command_runs_as_written(page: str, command: str, tmp_path: Path) -> None:
+    from tests._servers import require_postgres
+
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PARALLEL_NODES_DATA_DIR": str(tmp_path),
+        "PARALLEL_NODES_METRICS": "0",
+    }
+    if "$PARALLEL_NODES_POSTGRES_URL" in command:
+        env["PARALLEL_NODES_POSTGRES_URL"] = require_postgres()
+    stdin = f"{QUESTION}\n\n\n/quit\n" if " chat" in command else "\n\n"
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, f"{page}: {command}\n{done.stderr}"
+    assert done.stdout.strip(), f"{page}: {command} printed nothing"
+    assert "Traceback" not in done.stderr

@@ -79,24 +79,24 @@ async def test_research_over_langgraph_dev_server(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
-    command = [
-        "-m",
-        "langgraph_cli",
-        "dev",
-        "--config",
-        str(_server_config(tmp_path)),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-browser",
-        "--no-reload",
+    _server_config(tmp_path)  # as ./langgraph.json: the docs run the command from the root
+    [documented] = [
+        line
+        for line in (REPO / "docs" / "modes.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("langgraph dev")
     ]
+    # As written, plus a free port; `langgraph` is the venv's console script.
+    command = [*documented.split()[1:], "--port", str(port)]
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         # cwd=tmp_path: the in-memory runtime persists into ./.langgraph_api.
         server = await asyncio.create_subprocess_exec(
-            sys.executable, *command, cwd=tmp_path, env=env, stdout=out, stderr=out
+            str(Path(sys.executable).with_name("langgraph")),
+            *command,
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=out,
         )
         try:
             await _wait_ready(url, server, log)
