@@ -8,7 +8,6 @@ interrupted); ``--debug`` or ``PARALLEL_NODES_DEBUG=1`` shows the traceback inst
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import os
@@ -52,6 +51,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Why plain help: rich's help panels import Markdown rendering and double --help's time.
+    rich_markup_mode=None,
     help="Answer questions from a folder of documents with tiered, parallel LangGraph nodes.",
 )
 _out = Console()
@@ -129,7 +130,8 @@ DisableTask = Annotated[
     list[TaskName] | None,
     typer.Option(
         "--disable-task",
-        help="Skip one task; repeat the flag for several.",
+        metavar="TASK",
+        help=f"Skip one task, one of {', '.join(TASK_NAMES)}; repeat the flag for several.",
         case_sensitive=False,
     ),
 ]
@@ -314,6 +316,8 @@ def _run(coro: Coroutine[Any, Any, _T]) -> _T:
     in ``readline()`` notices after the next line is typed; that line then became the answer.
     A handler of our own makes ``asyncio.run`` leave SIGINT alone.
     """
+    import asyncio
+
     previous = signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         return asyncio.run(coro)
