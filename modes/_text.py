@@ -13,10 +13,16 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import NamedTuple
 
 __all__ = [
     "CITATION_RE",
+    "CODE_KEYWORDS",
     "STOPWORDS",
+    "SUPPORT_THRESHOLD",
+    "Support",
+    "best_support",
     "citation_numbers",
     "content_tokens",
     "count_tokens",
@@ -39,10 +45,38 @@ _STOPWORD_LIST = """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_LIST.split())
 """Small English function-word list; content words are what is left."""
 
+CODE_KEYWORDS: frozenset[str] = frozenset(
+    {"and", "as", "else", "for", "from", "if", "in", "is", "not", "or", "while", "with"}
+)
+"""Stopwords that are also Python keywords: content words when they are code, as in
+``"x is y"`` or "the difference between is and ==" (a sentence with an operator in it)."""
+
+SUPPORT_THRESHOLD = 0.6
+"""A sentence is supported when at least this share of its content words is in one source.
+
+Citations (``extract_citations``) and groundedness (``score_answer``) both judge support with
+``best_support`` against this value, so they never disagree about the same sentence."""
+
 CITATION_RE = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 """A citation marker such as ``[1]`` or ``[1, 3]``, with the space before it."""
 
-_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Operators are words too: "is" vs "==" is a question about two tokens, not about nothing.
+# A lone one-character operator counts only between spaces or quotes ("x % y", '"%"'), so
+# hyphens, bullets and emphasis stay punctuation.
+_TOKEN_RE = re.compile(
+    r"(?P<op>==|!=|<=|>=|\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^]="
+    r"|(?<![^\s\"'`(])[%@&^~<>](?=[\s\"'`)]|$))"
+    r"|(?P<word>_*[a-z0-9]+(?:_+[a-z0-9]+)*_*(?:'[a-z]+)?)"
+)
+_WORD_RE = re.compile(r"_*[a-z0-9]+(?:_+[a-z0-9]+)*_*(?:'[a-z]+)?")
+# Short quoted or backticked spans are code in reference docs: "x is y", ``__slots__``.
+_CODE_SPAN_RE = re.compile(
+    r"``[^`\n]{1,40}``|`[^`\n]{1,40}`|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”"
+    r"|(?<![\w'])'[^'\n]{1,40}'(?![\w'])"
+)
+# The interrogative at the start of a question is prose even in a question about code.
+_QUESTION_LEAD_RE = re.compile(r"^\W*(?:what|how|why|when|where|which|who)\s+(?:is|are|was|were)\b")
+_SEGMENT_RE = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n")
 _COUNT_RE = re.compile(r"\w+|[^\w\s]")
 # A sentence ends at . ! or ? (optionally followed by a citation or a closing quote/bracket)
 # and whitespace; a lower-case letter next means an abbreviation such as "e.g. the".
@@ -51,6 +85,8 @@ _SENTENCE_END_RE = re.compile(r"[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*[\"')\]]*(?=\
 
 def _fold(word: str) -> str:
     """Fold plurals and possessives so "breakers" and "breaker's" match "breaker"."""
+    if "_" in word:
+        return word  # an identifier such as __slots__ is matched as written
     if word.endswith("'s"):
         word = word[:-2]
     elif "'" in word:
@@ -62,30 +98,82 @@ def _fold(word: str) -> str:
     return word
 
 
+def _words(word: str) -> list[str]:
+    """One word's tokens: ``lambda_expr`` also counts as ``lambda`` and ``expr``."""
+    folded = _fold(word)
+    if "_" not in word:
+        return [folded]
+    parts = [_fold(p) for p in word.split("_") if p]
+    return [folded, *parts] if parts != [folded] else [folded]
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens, plurals folded, stopwords kept.
+    """Lower-case word and operator tokens, plurals folded, stopwords kept.
 
     Args:
         text: Any text.
 
     Returns:
-        The tokens in order.
+        The tokens in order; an identifier with underscores also yields its parts.
+
+    Example:
+        >>> tokenize("Is __slots__ == 'slots'?")
+        ['is', '__slots__', 'slot', '==', 'slot']
     """
-    return [_fold(w) for w in _WORD_RE.findall(text.lower())]
+    tokens: list[str] = []
+    for m in _TOKEN_RE.finditer(text.lower()):
+        if m.group("op"):
+            tokens.append(m.group("op"))
+        else:
+            tokens.extend(_words(m.group("word")))
+    return tokens
+
+
+def _segment_tokens(segment: str, *, lead: bool) -> list[str]:
+    spans = [(m.start(), m.end()) for m in _CODE_SPAN_RE.finditer(segment)]
+    found = list(_TOKEN_RE.finditer(segment))
+    # A sentence that writes an operator or a dunder talks code: its keywords are words.
+    code_talk = any(m.group("op") or "__" in m.group("word") for m in found)
+    skip_until = -1
+    if lead and code_talk and (q := _QUESTION_LEAD_RE.match(segment)):
+        skip_until = q.end()
+    tokens: list[str] = []
+    for m in found:
+        if m.group("op"):
+            tokens.append(m.group("op"))
+            continue
+        word = m.group("word")
+        if word in STOPWORDS:
+            quoted = any(a <= m.start() < b for a, b in spans)
+            if not (word in CODE_KEYWORDS and (quoted or (code_talk and m.end() > skip_until))):
+                continue
+        tokens.extend(t for t in _words(word) if len(t) > 1 and (t not in STOPWORDS or t == word))
+    return tokens
 
 
 def content_tokens(text: str) -> list[str]:
     """Tokens of ``text`` without stopwords and single characters (``[1]`` markers removed).
+
+    Operators (``==``, ``**``) and identifiers (``__slots__``) are content. Python keywords
+    that are also stopwords (``is``, ``in``, ``not``) are content where they are code: quoted
+    (``"x is y"``), or in a sentence that writes an operator or a dunder.
 
     Args:
         text: Any text.
 
     Returns:
         The content tokens in order, repeats kept.
+
+    Example:
+        >>> content_tokens("What is the difference between is and ==?")
+        ['difference', 'is', 'and', '==']
     """
-    words = _WORD_RE.findall(strip_citations(text).lower())
-    folded = (_fold(w) for w in words if w not in STOPWORDS)
-    return [t for t in folded if len(t) > 1 and t not in STOPWORDS]
+    lowered = strip_citations(text).lower()
+    tokens: list[str] = []
+    for n, segment in enumerate(_SEGMENT_RE.split(lowered)):
+        if segment:
+            tokens += _segment_tokens(segment, lead=n == 0)
+    return tokens
 
 
 def count_tokens(text: str) -> int:
@@ -145,7 +233,7 @@ def citation_numbers(text: str) -> list[int]:
     return [int(n) for m in CITATION_RE.finditer(text) for n in m.group(1).split(",")]
 
 
-def overlap(tokens: list[str] | set[str], reference: set[str]) -> float:
+def overlap(tokens: list[str] | set[str], reference: set[str] | frozenset[str]) -> float:
     """The fraction of the distinct ``tokens`` that appear in ``reference``.
 
     Args:
@@ -159,3 +247,43 @@ def overlap(tokens: list[str] | set[str], reference: set[str]) -> float:
     if not distinct:
         return 0.0
     return len(distinct & reference) / len(distinct)
+
+
+class Support(NamedTuple):
+    """The source that best supports one sentence, and how well."""
+
+    index: int
+    """The best source's position in the list, ``-1`` when there are no sources."""
+    share: float
+    """Share of the sentence's distinct content words found in that source, 0..1."""
+
+    @property
+    def supported(self) -> bool:
+        """``share`` reaches ``SUPPORT_THRESHOLD``."""
+        return self.index >= 0 and self.share >= SUPPORT_THRESHOLD
+
+
+def best_support(
+    tokens: list[str] | set[str], sources: Sequence[set[str] | frozenset[str]]
+) -> Support:
+    """The source sharing the most of ``tokens``; the first one on a tie.
+
+    The one overlap check behind both citations and groundedness.
+
+    Args:
+        tokens: One sentence's content tokens.
+        sources: Each source's content tokens, in the order the model numbered them.
+
+    Returns:
+        The best source's index and share; ``Support(-1, 0.0)`` without sources.
+
+    Example:
+        >>> best_support(["breaker", "open"], [{"cat"}, {"breaker", "open"}])
+        Support(index=1, share=1.0)
+    """
+    best = Support(-1, 0.0)
+    for i, source in enumerate(sources):
+        share = overlap(tokens, source)
+        if best.index < 0 or share > best.share:
+            best = Support(i, share)
+    return best

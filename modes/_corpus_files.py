@@ -1,0 +1,195 @@
+"""Finding and reading a corpus' files: symlinks without loops, encodings, no binary, no escapes.
+
+Everything the loader leaves out is reported as a ``SkippedFile`` with a ``SkipReason``, so a
+command-line tool can say "3 binary files skipped" instead of indexing NULs or saying nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "CorpusFile",
+    "SkipReason",
+    "SkippedFile",
+    "clean_text",
+    "decode",
+    "find_files",
+]
+
+SUPPORTED_SUFFIXES = frozenset({".md", ".txt", ".rst"})
+
+_SNIFF_BYTES = 8192
+# ANSI CSI ("\x1b[31m"), OSC ("\x1b]0;title\x07", "\x1b]8;;url\x1b\\"), and two-byte escapes.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x1b[@-Z\\-_]|\x1b"
+)
+# C0 controls but tab and newline, DEL, and the C1 range: never meant for a reader.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WESTERN_PUNCTUATION = frozenset("“”‘’‚„–—…•€£§°©®±×÷«»·¡¿¢ \u00a0")
+
+
+class SkipReason(enum.Enum):
+    """Why a file was left out of the corpus."""
+
+    BINARY = "binary"
+    """It holds NUL bytes or mostly control characters."""
+    UNDECODABLE = "undecodable"
+    """Neither UTF-8 nor any encoding ``charset_normalizer`` knows reads it."""
+    UNREADABLE = "unreadable"
+    """The operating system refused to read it (permissions, a dangling link)."""
+    DUPLICATE = "duplicate"
+    """A symlink to a file that is already in the corpus."""
+    LOOP = "symlink loop"
+    """A symlinked folder that leads back to a folder already walked."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkippedFile:
+    """A file or folder the loader left out, and why."""
+
+    source: str
+    """Its path relative to the corpus folder."""
+    reason: SkipReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorpusFile:
+    """One file to read: where it is, and the size and mtime that key the index cache."""
+
+    path: Path
+    source: str
+    """The path relative to the corpus folder, with ``/``."""
+    size: int
+    mtime_ns: int
+
+
+def find_files(root: Path) -> tuple[list[CorpusFile], list[SkippedFile]]:
+    """Every supported file under ``root``, following symlinked folders once each.
+
+    Hidden files and folders (``.git``) are not walked. A folder whose real path was already
+    walked (a symlink loop, or two links to one folder) is skipped and reported.
+
+    Args:
+        root: The corpus folder.
+
+    Returns:
+        The files sorted by ``source``, and what was skipped.
+    """
+    files: list[CorpusFile] = []
+    skipped: list[SkippedFile] = []
+    seen_dirs = {os.path.realpath(root)}
+    seen_files: set[str] = set()
+    for folder, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(folder)
+        keep = []
+        for name in sorted(dirnames):
+            if name.startswith("."):
+                continue
+            real = os.path.realpath(here / name)
+            if real in seen_dirs:
+                rel = (here / name).relative_to(root).as_posix()
+                skipped.append(SkippedFile(source=rel, reason=SkipReason.LOOP))
+                continue
+            seen_dirs.add(real)
+            keep.append(name)
+        dirnames[:] = keep
+        for name in filenames:
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            source = path.relative_to(root).as_posix()
+            try:
+                stat = path.stat()
+            except OSError:
+                skipped.append(SkippedFile(source=source, reason=SkipReason.UNREADABLE))
+                continue
+            real = os.path.realpath(path)
+            if real in seen_files:
+                skipped.append(SkippedFile(source=source, reason=SkipReason.DUPLICATE))
+                continue
+            seen_files.add(real)
+            files.append(
+                CorpusFile(path=path, source=source, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+            )
+    files.sort(key=lambda f: f.source)
+    return files, skipped
+
+
+def _western(text: str) -> bool:
+    """Whether a cp1252 reading looks like Western European text rather than mojibake."""
+    letters = [c for c in text if c.isalpha()]
+    odd = [c for c in text if ord(c) > 127]
+    if not letters or any(not c.isalpha() and c not in _WESTERN_PUNCTUATION for c in odd):
+        return False
+    accented = sum(1 for c in letters if ord(c) > 127)
+    # Cyrillic or Greek read as cp1252 is nearly all accented letters; French is not.
+    return accented <= 0.3 * len(letters)
+
+
+def decode(data: bytes) -> str | None:
+    """The text of ``data``, or ``None`` when it is binary or in no known encoding.
+
+    A byte-order mark decides first, then UTF-8; then cp1252 (which reads Latin-1) when the
+    result looks like Western text, because ``charset_normalizer`` guesses short Latin-1
+    samples as cp1250; then ``charset_normalizer``'s best guess.
+
+    Example:
+        >>> decode("Café crème".encode("latin-1"))
+        'Café crème'
+        >>> decode(b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00") is None
+        True
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _western(text):
+        return text
+    from charset_normalizer import from_bytes  # only for files not in UTF-8
+
+    best = from_bytes(data).best()
+    return None if best is None else str(best)
+
+
+def clean_text(text: str) -> str:
+    """``text`` without terminal escapes and control characters; newlines normalised.
+
+    Example:
+        >>> clean_text("\\x1b[31mred\\x1b[0m \\x1b]0;title\\x07ok\\r\\n\\x07")
+        'red ok\\n'
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = _ESCAPES.sub("", text)
+    return unicodedata.normalize("NFC", _CONTROLS.sub("", text))
+
+
+def is_binary(text: str) -> bool:
+    """Decoded text that is mostly control characters is a binary file that decoded by luck."""
+    sample = text[:_SNIFF_BYTES]
+    controls = len(_CONTROLS.findall(sample))
+    return bool(sample) and controls > 0.1 * len(sample)
