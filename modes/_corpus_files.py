@@ -22,6 +22,7 @@ __all__ = [
     "clean_text",
     "decode",
     "find_files",
+    "is_binary",
 ]
 
 SUPPORTED_SUFFIXES = frozenset({".md", ".txt", ".rst"})
@@ -190,6 +191,6 @@ def clean_text(text: str) -> str:
 
 def is_binary(text: str) -> bool:
     """Decoded text that is mostly control characters is a binary file that decoded by luck."""
-    sample = text[:_SNIFF_BYTES]
+    sample = _ESCAPES.sub("", text[:_SNIFF_BYTES])  # colour codes are text dressed up
     controls = len(_CONTROLS.findall(sample))
     return bool(sample) and controls > 0.1 * len(sample)

@@ -90,7 +90,8 @@ class IndexCache:
         """
         path = self.path_for(root)
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            # Our own handle: np.load leaks the file it opened when the zip is damaged.
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
                 meta = json.loads(bytes(npz["meta"]).decode("utf-8"))
                 if meta.get("key") != key:
                     return None

@@ -82,21 +82,22 @@ def format_context(docs: Sequence[Document]) -> str:
 def _sources(system: str) -> dict[int, str]:
     """The numbered sources in a system message, as ``format_context`` wrote them.
 
-    A source runs until the line that starts the next number, so a source's own lines (and
-    a stray ``[7]`` at the start of one) stay inside it.
+    A source runs until the line that starts the next number outside a code block, so a
+    source's own lines (and a ``[2]`` at the start of a line of code) stay inside it.
     """
-    sources: dict[int, str] = {}
-    starts = list(_SOURCE_START.finditer(system))
-    expected = 1
-    picked: list[re.Match[str]] = []
-    for m in starts:
-        if int(m.group(1)) == expected:
-            picked.append(m)
-            expected += 1
-    for i, m in enumerate(picked):
-        end = picked[i + 1].start() if i + 1 < len(picked) else len(system)
-        sources[int(m.group(1))] = system[m.end() : end].strip()
-    return sources
+    sources: dict[int, list[str]] = {}
+    current: list[str] | None = None
+    in_fence = False
+    for line in system.splitlines():
+        m = _SOURCE_START.match(line)
+        if m and not in_fence and int(m.group(1)) == len(sources) + 1:
+            current = sources.setdefault(int(m.group(1)), [])
+            line = line[m.end() :]
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        if current is not None:
+            current.append(line)
+    return {n: "\n".join(lines).strip() for n, lines in sources.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,10 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ("Which values are considered false in truth value testing?", "truth"),
     ("How does the import statement find and load a module?", "import"),
     ("What does the del statement do to a name?", "del"),
-    ("Which operations do mutable sequences support, such as append and extend?", "typesseq-mutable"),
+    (
+        "Which operations do mutable sequences support, such as append and extend?",
+        "typesseq-mutable",
+    ),
     ("Which commands does the pdb debugger have, such as break and step?", "debugger"),
     ("How does an augmented assignment statement like += work?", "augassign"),
 )
@@ -40,3 +43,30 @@ def write_topics(root: Path) -> Path:
     for name, text in topics.items():
         (root / f"{name}.txt").write_text(text, encoding="utf-8")
     return root
+
+
+def test_the_research_mode_cites_the_right_pydoc_topic_for_18_of_20_questions(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from parallel_nodes.modes import CorpusRetriever, Mode2AutomaticWorkflow
+
+    retriever = CorpusRetriever.from_directory(write_topics(tmp_path), cache_dir=None)
+    graph = Mode2AutomaticWorkflow(retriever=retriever, config={"metrics": False}).compile()
+
+    async def cited(question: str) -> list[str]:
+        out = await graph.ainvoke({"question": question})
+        return [c["source"] for c in out["citation_extraction"]["citations"]]
+
+    async def ask_all() -> list[list[str]]:
+        return [await cited(q) for q, _ in QUESTIONS]
+
+    answers = asyncio.run(ask_all())
+    misses = [
+        (q, topic, sources)
+        for (q, topic), sources in zip(QUESTIONS, answers, strict=True)
+        if f"{topic}.txt" not in sources
+    ]
+    assert len(QUESTIONS) == 20
+    assert len(misses) <= 2, misses
