@@ -136,7 +136,13 @@ class IndexCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=path.stem, suffix=".tmp")
             buffer = io.BytesIO()
-            np.savez(buffer, meta=blob, **arrays)
+            np.savez(
+                buffer,
+                meta=blob,
+                data=arrays["data"],
+                indices=arrays["indices"],
+                indptr=arrays["indptr"],
+            )
             with os.fdopen(fd, "wb") as out:
                 out.write(buffer.getbuffer())
             os.replace(tmp, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -359,7 +360,7 @@ def _compose(units: list[_Unit], picked: list[int]) -> str:
     return "\n\n".join(parts)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 

@@ -252,7 +252,7 @@ def overlap(tokens: list[str] | set[str], reference: set[str] | frozenset[str]) 
 class Support(NamedTuple):
     """The source that best supports one sentence, and how well."""
 
-    index: int
+    position: int
     """The best source's position in the list, ``-1`` when there are no sources."""
     share: float
     """Share of the sentence's distinct content words found in that source, 0..1."""
@@ -260,7 +260,7 @@ class Support(NamedTuple):
     @property
     def supported(self) -> bool:
         """``share`` reaches ``SUPPORT_THRESHOLD``."""
-        return self.index >= 0 and self.share >= SUPPORT_THRESHOLD
+        return self.position >= 0 and self.share >= SUPPORT_THRESHOLD
 
 
 def best_support(
@@ -275,15 +275,15 @@ def best_support(
         sources: Each source's content tokens, in the order the model numbered them.
 
     Returns:
-        The best source's index and share; ``Support(-1, 0.0)`` without sources.
+        The best source's position and share; ``Support(-1, 0.0)`` without sources.
 
     Example:
         >>> best_support(["breaker", "open"], [{"cat"}, {"breaker", "open"}])
-        Support(index=1, share=1.0)
+        Support(position=1, share=1.0)
     """
     best = Support(-1, 0.0)
     for i, source in enumerate(sources):
         share = overlap(tokens, source)
-        if best.index < 0 or share > best.share:
+        if best.position < 0 or share > best.share:
             best = Support(i, share)
     return best

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from parallel_nodes.modes._corpus import CorpusRetriever, ProgressStage
+from parallel_nodes.modes._corpus import CorpusReport, CorpusRetriever, ProgressStage
 from parallel_nodes.modes._index_cache import IndexCache, default_cache_dir
+
+
+def _report(retriever: CorpusRetriever) -> CorpusReport:
+    assert retriever.report is not None
+    return retriever.report
 
 
 def _corpus(root: Path, files: int = 5) -> Path:
@@ -29,7 +34,8 @@ def test_the_second_load_comes_from_the_cache_with_the_same_answers(tmp_path: Pa
     second = CorpusRetriever.from_directory(
         root, cache_dir=tmp_path / "cache", on_event=lambda e: stages.append(e.stage)
     )
-    assert first.report is not None and second.report is not None
+    assert first.report is not None
+    assert second.report is not None
     assert (first.report.from_cache, second.report.from_cache) == (False, True)
     assert second.report.cache_path == first.report.cache_path
     assert stages == [ProgressStage.CACHED], "nothing is read or indexed"
@@ -44,8 +50,10 @@ def test_the_default_cache_lives_in_the_data_dir(tmp_path: Path) -> None:
     root = _corpus(tmp_path / "corpus")
     CorpusRetriever.from_directory(root)
     report = CorpusRetriever.from_directory(root).report
-    assert report is not None and report.from_cache
-    assert report.cache_path is not None and report.cache_path.parent == default_cache_dir()
+    assert report is not None
+    assert report.from_cache
+    assert report.cache_path is not None
+    assert report.cache_path.parent == default_cache_dir()
 
 
 def test_a_changed_added_or_removed_file_rebuilds_the_index(tmp_path: Path) -> None:
@@ -58,13 +66,14 @@ def test_a_changed_added_or_removed_file_rebuilds_the_index(tmp_path: Path) -> N
     loaded()
     (root / "topic1.md").write_text("# Topic 1\n\nHedges cut the tail.\n", encoding="utf-8")
     changed = loaded()
-    assert changed.report is not None and not changed.report.from_cache
+    assert changed.report is not None
+    assert not changed.report.from_cache
     assert changed.invoke("hedges tail")[0].metadata["source"] == "topic1.md"
     (root / "new.md").write_text("Jitter spreads retries.", encoding="utf-8")
-    assert not loaded().report.from_cache  # type: ignore[union-attr]
+    assert not _report(loaded()).from_cache
     (root / "new.md").unlink()
-    assert not loaded().report.from_cache  # type: ignore[union-attr]
-    assert loaded().report.from_cache  # type: ignore[union-attr]
+    assert not _report(loaded()).from_cache
+    assert _report(loaded()).from_cache
     assert len(list(cache.iterdir())) == 1, "one cache file per corpus folder"
 
 
@@ -75,13 +84,16 @@ def test_a_corrupt_cache_is_rebuilt_with_a_warning(
     root = _corpus(tmp_path / "corpus")
     cache = tmp_path / "cache"
     first = CorpusRetriever.from_directory(root, cache_dir=cache)
-    assert first.report is not None and first.report.cache_path is not None
+    assert first.report is not None
+    assert first.report.cache_path is not None
     first.report.cache_path.write_bytes(damage)
     with caplog.at_level(logging.WARNING, logger="parallel_nodes.modes.index_cache"):
         again = CorpusRetriever.from_directory(root, cache_dir=cache)
-    assert again.report is not None and not again.report.from_cache
-    assert "unreadable" in caplog.text and "rebuilding" in caplog.text
-    assert CorpusRetriever.from_directory(root, cache_dir=cache).report.from_cache  # type: ignore[union-attr]
+    assert again.report is not None
+    assert not again.report.from_cache
+    assert "unreadable" in caplog.text
+    assert "rebuilding" in caplog.text
+    assert _report(CorpusRetriever.from_directory(root, cache_dir=cache)).from_cache
 
 
 def test_an_unwritable_cache_folder_costs_speed_not_the_answer(
@@ -92,7 +104,8 @@ def test_an_unwritable_cache_folder_costs_speed_not_the_answer(
     blocker.write_text("a file where the folder should be", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="parallel_nodes.modes.index_cache"):
         retriever = CorpusRetriever.from_directory(root, cache_dir=blocker)
-    assert retriever.report is not None and retriever.report.cache_path is None
+    assert retriever.report is not None
+    assert retriever.report.cache_path is None
     assert retriever.invoke("breakers")
     assert "could not be written" in caplog.text
 
@@ -115,12 +128,14 @@ def test_concurrent_writers_leave_one_whole_cache_file(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert [p.suffix for p in cache.iterdir()] == [".npz"], "no temporary files left behind"
-    assert CorpusRetriever.from_directory(root, cache_dir=cache).report.from_cache  # type: ignore[union-attr]
+    assert _report(CorpusRetriever.from_directory(root, cache_dir=cache)).from_cache
 
 
 def test_no_cache_dir_turns_caching_off(tmp_path: Path) -> None:
     root = _corpus(tmp_path / "corpus")
     for _ in range(2):
         report = CorpusRetriever.from_directory(root, cache_dir=None).report
-        assert report is not None and not report.from_cache and report.cache_path is None
+        assert report is not None
+        assert not report.from_cache
+        assert report.cache_path is None
     assert IndexCache(tmp_path / "unused").load(root, "key") is None

@@ -70,7 +70,8 @@ def test_markdown_fences_lists_and_tables_survive_a_round_trip() -> None:
 
 
 def test_plain_text_indented_after_a_colon_is_code_and_dunders_are_not_emphasis() -> None:
-    text = "Defined with:\n\n   def <lambda>(args):\n       return expr\n\nSee __slots__ and built-\nin names."
+    text = "Defined with:\n\n   def <lambda>(args):\n       return expr\n\n"
+    text += "See __slots__ and built-\nin names."
     blocks = parse_blocks(text, suffix=".txt")
     assert blocks[1] == Block(kind=BlockKind.CODE, text="def <lambda>(args):\n    return expr")
     assert blocks[2].text == "See __slots__ and built-in names."

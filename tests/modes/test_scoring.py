@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from langchain_core.documents import Document
 
+from parallel_nodes.modes._citations import extract_citations
 from parallel_nodes.modes._corpus import SAMPLE_CORPUS, CorpusRetriever
 from parallel_nodes.modes._offline_model import ExtractiveChatModel, build_messages
-from parallel_nodes.modes._citations import extract_citations
 from parallel_nodes.modes._scoring import QualityScore, score_answer
 from parallel_nodes.modes._text import SUPPORT_THRESHOLD
 
