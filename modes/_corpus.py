@@ -445,6 +445,7 @@ class CorpusRetriever(BaseRetriever):
                 "documents were given; pass the documents it was built from"
             )
         self._index = self.index or CorpusIndex.build([_doc_tokens(d) for d in self.documents])
+        self.index = self._index
 
     @classmethod
     def from_directory(

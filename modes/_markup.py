@@ -87,14 +87,20 @@ def clean_inline(text: str) -> str:
         >>> clean_inline("A **bold** :func:`len` and ``x == y`` and *em*, see `docs <u>`_.")
         'A bold `len` and `x == y` and em, see docs.'
     """
-    text = _ROLE.sub(r"`\1`", text)
-    text = _DOUBLE_BACKTICK.sub(r"`\1`", text)
-    text = _RST_LINK.sub(r"\1", text)
-    text = _RST_REF.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
-    text = _EMPHASIS.sub(r"\2", text)
-    text = _UNDERSCORE_EM.sub(r"\1", text)
-    text = _FOOTNOTE.sub("", text)
+    # Each pattern runs only when its marker character is there: most prose has none.
+    if "`" in text:
+        text = _ROLE.sub(r"`\1`", text)
+        text = _DOUBLE_BACKTICK.sub(r"`\1`", text)
+        text = _RST_LINK.sub(r"\1", text)
+        text = _RST_REF.sub(r"\1", text)
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    if "*" in text:
+        text = _EMPHASIS.sub(r"\2", text)
+    if "_" in text:
+        text = _UNDERSCORE_EM.sub(r"\1", text)
+    if "[" in text:
+        text = _FOOTNOTE.sub("", text)
     if text.endswith("::"):
         text = text[:-1]  # rST's "Example::" introduces a literal block: "Example:"
     return " ".join(text.split())

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -63,12 +64,14 @@ CITATION_RE = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 # Operators are words too: "is" vs "==" is a question about two tokens, not about nothing.
 # A lone one-character operator counts only between spaces or quotes ("x % y", '"%"'), so
 # hyphens, bullets and emphasis stay punctuation.
-_TOKEN_RE = re.compile(
-    r"(?P<op>==|!=|<=|>=|\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^]="
-    r"|(?<![^\s\"'`(])[%@&^~<>](?=[\s\"'`)]|$))"
-    r"|(?P<word>_*[a-z0-9]+(?:_+[a-z0-9]+)*_*(?:'[a-z]+)?)"
+_OP = (
+    r"==|!=|<=|>=|\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^]="
+    r"|(?<![^\s\"'`(])[%@&^~<>](?=[\s\"'`)]|$)"
 )
-_WORD_RE = re.compile(r"_*[a-z0-9]+(?:_+[a-z0-9]+)*_*(?:'[a-z]+)?")
+_OP_RE = re.compile(_OP)
+_WORD = r"_*[a-z0-9]+(?:_+[a-z0-9]+)*_*(?:'[a-z]+)?"
+_TOKEN_RE = re.compile(rf"(?P<op>{_OP})|(?P<word>{_WORD})")
+_WORD_RE = re.compile(_WORD)
 # Short quoted or backticked spans are code in reference docs: "x is y", ``__slots__``.
 _CODE_SPAN_RE = re.compile(
     r"``[^`\n]{1,40}``|`[^`\n]{1,40}`|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”"
@@ -98,13 +101,20 @@ def _fold(word: str) -> str:
     return word
 
 
-def _words(word: str) -> list[str]:
+@functools.lru_cache(maxsize=1 << 16)
+def _words(word: str) -> tuple[str, ...]:
     """One word's tokens: ``lambda_expr`` also counts as ``lambda`` and ``expr``."""
     folded = _fold(word)
     if "_" not in word:
-        return [folded]
-    parts = [_fold(p) for p in word.split("_") if p]
-    return [folded, *parts] if parts != [folded] else [folded]
+        return (folded,)
+    parts = tuple(_fold(p) for p in word.split("_") if p)
+    return (folded, *parts) if parts != (folded,) else (folded,)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _content_words(word: str) -> tuple[str, ...]:
+    """``_words`` without stopwords and single characters; the word itself when it is kept."""
+    return tuple(t for t in _words(word) if len(t) > 1 and (t not in STOPWORDS or t == word))
 
 
 def tokenize(text: str) -> list[str]:
@@ -125,29 +135,40 @@ def tokenize(text: str) -> list[str]:
         if m.group("op"):
             tokens.append(m.group("op"))
         else:
-            tokens.extend(_words(m.group("word")))
+            tokens += _words(m.group("word"))
     return tokens
 
 
 def _segment_tokens(segment: str, *, lead: bool) -> list[str]:
-    spans = [(m.start(), m.end()) for m in _CODE_SPAN_RE.finditer(segment)]
-    found = list(_TOKEN_RE.finditer(segment))
     # A sentence that writes an operator or a dunder talks code: its keywords are words.
-    code_talk = any(m.group("op") or "__" in m.group("word") for m in found)
+    code_talk = "__" in segment or _OP_RE.search(segment) is not None
+    spans = (
+        [m.span() for m in _CODE_SPAN_RE.finditer(segment)]
+        if "`" in segment or "'" in segment or '"' in segment or "“" in segment
+        else []
+    )
+    tokens: list[str] = []
+    if not code_talk and not spans:  # plain prose, the common case: no keyword is code
+        for word in _WORD_RE.findall(segment):
+            if word not in STOPWORDS:
+                tokens += _content_words(word)
+        return tokens
     skip_until = -1
     if lead and code_talk and (q := _QUESTION_LEAD_RE.match(segment)):
         skip_until = q.end()
-    tokens: list[str] = []
-    for m in found:
-        if m.group("op"):
-            tokens.append(m.group("op"))
+    for m in _TOKEN_RE.finditer(segment):
+        op, word = m.group("op", "word")
+        if op:
+            tokens.append(op)
             continue
-        word = m.group("word")
         if word in STOPWORDS:
-            quoted = any(a <= m.start() < b for a, b in spans)
-            if not (word in CODE_KEYWORDS and (quoted or (code_talk and m.end() > skip_until))):
+            if word not in CODE_KEYWORDS:
                 continue
-        tokens.extend(t for t in _words(word) if len(t) > 1 and (t not in STOPWORDS or t == word))
+            start = m.start()
+            quoted = any(a <= start < b for a, b in spans)
+            if not (quoted or (code_talk and start >= skip_until)):
+                continue
+        tokens += _content_words(word)
     return tokens
 
 
@@ -218,7 +239,7 @@ def strip_citations(text: str) -> str:
     Returns:
         The text without them.
     """
-    return CITATION_RE.sub("", text)
+    return CITATION_RE.sub("", text) if "[" in text else text
 
 
 def citation_numbers(text: str) -> list[int]:
