@@ -84,7 +84,8 @@ def find_files(root: Path) -> tuple[list[CorpusFile], list[SkippedFile]]:
     """Every supported file under ``root``, following symlinked folders once each.
 
     Hidden files and folders (``.git``) are not walked. A folder whose real path was already
-    walked (a symlink loop, or two links to one folder) is skipped and reported.
+    walked (a symlink loop, or two links to one folder) is skipped and reported, as is a
+    second link to a file already found.
 
     Args:
         root: The corpus folder.
@@ -94,41 +95,59 @@ def find_files(root: Path) -> tuple[list[CorpusFile], list[SkippedFile]]:
     """
     files: list[CorpusFile] = []
     skipped: list[SkippedFile] = []
-    seen_dirs = {os.path.realpath(root)}
+    root_real = os.path.realpath(root)
+    seen_dirs = {root_real}
     seen_files: set[str] = set()
-    for folder, dirnames, filenames in os.walk(root, followlinks=True):
-        here = Path(folder)
-        keep = []
-        for name in sorted(dirnames):
+    # (folder, its source prefix, reached through a symlink). Below the root and without a
+    # symlink on the way, a path's real path is the root's plus the relative path: only
+    # paths through links need the (slow) os.path.realpath.
+    stack: list[tuple[str, str, bool]] = [(str(root), "", False)]
+    while stack:
+        folder, prefix, via_link = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            skipped.append(SkippedFile(source=prefix.rstrip("/"), reason=SkipReason.UNREADABLE))
+            continue
+        for entry in entries:
+            name = entry.name
             if name.startswith("."):
                 continue
-            real = os.path.realpath(here / name)
-            if real in seen_dirs:
-                rel = (here / name).relative_to(root).as_posix()
-                skipped.append(SkippedFile(source=rel, reason=SkipReason.LOOP))
-                continue
-            seen_dirs.add(real)
-            keep.append(name)
-        dirnames[:] = keep
-        for name in filenames:
-            path = here / name
-            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                continue
-            source = path.relative_to(root).as_posix()
+            source = prefix + name
+            linked = via_link or entry.is_symlink()
+            real = os.path.realpath(entry.path) if linked else os.path.join(root_real, source)
             try:
-                stat = path.stat()
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if real in seen_dirs:
+                    skipped.append(SkippedFile(source=source, reason=SkipReason.LOOP))
+                else:
+                    seen_dirs.add(real)
+                    stack.append((entry.path, source + "/", linked))
+                continue
+            if os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
+                continue
+            try:
+                stat = entry.stat()
             except OSError:
                 skipped.append(SkippedFile(source=source, reason=SkipReason.UNREADABLE))
                 continue
-            real = os.path.realpath(path)
             if real in seen_files:
                 skipped.append(SkippedFile(source=source, reason=SkipReason.DUPLICATE))
                 continue
             seen_files.add(real)
             files.append(
-                CorpusFile(path=path, source=source, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+                CorpusFile(
+                    path=Path(entry.path),
+                    source=source,
+                    size=stat.st_size,
+                    mtime_ns=stat.st_mtime_ns,
+                )
             )
     files.sort(key=lambda f: f.source)
+    skipped.sort(key=lambda s: s.source)
     return files, skipped
 
 

@@ -82,7 +82,7 @@ def test_symlinked_folders_are_followed_once_without_looping(tmp_path: Path) -> 
     assert SkippedFile(source="linked/back", reason=SkipReason.LOOP) in skipped
     docs, report = read_corpus(corpus)
     assert {d.page_content for d in docs} == {"Alpha text.", "Beta text."}
-    assert report.skipped_summary() == "1 symlink loop, 1 duplicate"
+    assert report.skipped_summary() == "1 duplicate, 1 symlink loop"
 
 
 def test_a_corpus_of_only_binary_files_says_so(tmp_path: Path) -> None:
