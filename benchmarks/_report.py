@@ -273,8 +273,8 @@ def _corpus_index(r: dict[str, Any]) -> list[str]:
     s = second["seconds"]
     return [
         f"### 8. The corpus index (`ask --corpus` on {second['files']} files, "
-        f"{second['megabytes']:.1f} MB, {local['chunks']} chunks; median of "
-        f"{second['rounds']} rounds)",
+        f"{second['megabytes']:.1f} MB, {local['chunks']} chunks; medians of "
+        f"{second['rounds']} first asks and {second['rounds'] * second['repeats']} of the others)",
         "",
         _row("process", "seconds", "beyond start-up"),
         _row("---", "---:", "---:"),
@@ -290,7 +290,8 @@ def _corpus_index(r: dict[str, Any]) -> list[str]:
             f"{second['beyond_start_up']['second']:.2f}",
         ),
         "",
-        f"Second ask beyond start-up: **{second['ratio']:.3f}x** the first (target "
+        f"Second ask beyond start-up: **{second['ratio']:.3f}x** the first (a negative time "
+        f"beyond start-up is noise and counts as 0; target "
         f"<= {second['target']}x). In-process: building {local['build_seconds']:.2f} s, "
         f"loading from the cache {local['cached_load_seconds']:.3f} s ({local['ratio']:.3f}x).",
         "",

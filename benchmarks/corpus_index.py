@@ -7,8 +7,10 @@ Two claims of issue 17, measured side by side in one run:
   with an empty data directory (the index is built and cached), then again with the same one
   (the index loads from the cache). A baseline process asks the same question of a one-file
   corpus, so "beyond start-up" is each ask's time minus the baseline's. The claim: the second
-  ask spends at most a fifth of the first one's time beyond start-up. The same two loads are
-  also timed in-process (``CorpusRetriever.from_directory``), without start-up noise.
+  ask spends at most a fifth of the first one's time beyond start-up. Each first ask is
+  followed by several baseline and second asks, interleaved, so start-up noise (half a second
+  here) hits both alike. The same two loads are also timed in-process
+  (``CorpusRetriever.from_directory``), without start-up noise.
 - **Ranking.** A ``CorpusRetriever`` over 25,000 chunks answers the pydoc questions of
   ``tests/modes/test_pydoc_topics.py``; the figure is the median time per ``search`` (query
   tokenising, bm25s scoring, top-k among the chunks that scored). Beside it, bm25s' own
@@ -73,22 +75,26 @@ def _ask(corpus: Path, data_dir: Path) -> float:
     return time.perf_counter() - started
 
 
-def _second_ask(work: Path, files: int, rounds: int) -> dict[str, Any]:
+def _second_ask(work: Path, files: int, rounds: int, repeats: int) -> dict[str, Any]:
     corpus = write_corpus(work / "corpus", files)
     tiny = write_corpus(work / "tiny", 1)
-    _ask(tiny, work / "warm-up")  # the first process pays for .pyc files and disk caches
+    _ask(tiny, work / "baseline")  # the first process pays for .pyc files and disk caches
     baseline, first, second = [], [], []
     for r in range(rounds):
         data_dir = work / f"data-{r}"
-        baseline.append(_ask(tiny, work / "baseline"))
         first.append(_ask(corpus, data_dir))
-        second.append(_ask(corpus, data_dir))
+        # A start-up varies by half a second here: interleave several of each, so the
+        # machine's noise hits both alike and the medians settle.
+        for _ in range(repeats):
+            baseline.append(_ask(tiny, work / "baseline"))
+            second.append(_ask(corpus, data_dir))
     start_up = statistics.median(baseline)
     beyond_first = statistics.median(first) - start_up
-    beyond_second = max(statistics.median(second) - start_up, 0.0)
+    beyond_second = statistics.median(second) - start_up
     return {
         "files": files,
         "rounds": rounds,
+        "repeats": repeats,
         "megabytes": sum(f.stat().st_size for f in corpus.iterdir()) / 1e6,
         "seconds": {
             "baseline": summarise(baseline),
@@ -96,7 +102,8 @@ def _second_ask(work: Path, files: int, rounds: int) -> dict[str, Any]:
             "second": summarise(second),
         },
         "beyond_start_up": {"first": beyond_first, "second": beyond_second},
-        "ratio": ratio(beyond_second, beyond_first),
+        # Below zero only by noise: the second ask cannot be faster than start-up.
+        "ratio": ratio(max(beyond_second, 0.0), beyond_first),
         "target": SECOND_ASK_TARGET,
         "guard": SECOND_ASK_GUARD,
     }
@@ -185,7 +192,9 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     """Run benchmark 8: the second ask against the first, and ranking at 25,000 chunks."""
     with tempfile.TemporaryDirectory(prefix="corpus-index-") as tmp:
         work = Path(tmp)
-        second = _second_ask(work, files=400 if quick else 2000, rounds=1 if quick else 3)
+        second = _second_ask(
+            work, files=400 if quick else 2000, rounds=1 if quick else 3, repeats=2 if quick else 3
+        )
         in_process = _in_process(work)
     return {
         "second_ask": second,
