@@ -162,6 +162,11 @@ class _Parser:
 
     def step(self, lines: list[str], i: int) -> int:
         line = lines[i]
+        if line[:1].isalpha():
+            # Most lines: unindented prose, which no block starts with (fences, tables, list
+            # markers, rules, directives and sessions all begin with punctuation or a digit).
+            self.para.append(line)
+            return i + 1
         stripped = line.strip()
         if m := _FENCE.match(line):
             self.flush()
