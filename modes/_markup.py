@@ -129,7 +129,8 @@ def _join_lines(lines: list[str]) -> str:
     out = ""
     for line in lines:
         part = line.strip()
-        glue = "" if re.search(r"[a-z]-$", out) and part[:1].islower() else " "
+        hyphenated = out.endswith("-") and out[-2:-1].islower() and part[:1].islower()
+        glue = "" if hyphenated else " "
         out = f"{out}{glue}{part}" if out else part
     return out
 

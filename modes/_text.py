@@ -80,8 +80,8 @@ _QUOTE_CHARS = re.compile("[\"'`“]")
 _MARKED_WORD_RE = re.compile(f"\x01*{_WORD}")
 # Short quoted or backticked spans are code in reference docs: "x is y", ``__slots__``.
 _CODE_SPAN_RE = re.compile(
-    r"``[^`\n]{1,40}``|`[^`\n]{1,40}`|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”"
-    r"|(?<![\w'])'[^'\n]{1,40}'(?![\w'])"
+    r"(?=[`\"“'])(?:``[^`\n]{1,40}``|`[^`\n]{1,40}`|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”"
+    r"|(?<![\w'])'[^'\n]{1,40}'(?![\w']))"
 )
 # The interrogative at the start of a question is prose even in a question about code.
 _QUESTION_LEAD_RE = re.compile(r"^\W*(?:what|how|why|when|where|which|who)\s+(?:is|are|was|were)\b")
