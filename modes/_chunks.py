@@ -18,6 +18,7 @@ __all__ = ["MAX_CHUNK_CHARS", "split_text"]
 MAX_CHUNK_CHARS = 800
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_UNDERLINE_CHARS = "=-~^\"'`*+#:."
 _UNDERLINE = re.compile(r"^([=\-~^\"'`*+#:.])\1{2,}\s*$")
 
 
@@ -40,14 +41,22 @@ def _sections(text: str, suffix: str, stem: str) -> Iterator[tuple[str, str]]:
         title: str | None = None
         skip = 1
         if suffix == ".md":
-            if m := _MD_HEADING.match(line):
+            if line[:1] in "# " and (m := _MD_HEADING.match(line)):
                 title = m.group(1)
         elif line.strip():
             nxt = lines[i + 1] if i + 1 < len(lines) else ""
-            if _UNDERLINE.match(line) and i + 2 < len(lines) and lines[i + 2] == line:
+            # An underline starts with one of its characters: most lines are ruled out
+            # without a regex.
+            if (
+                line[:1] in _UNDERLINE_CHARS
+                and _UNDERLINE.match(line)
+                and i + 2 < len(lines)
+                and lines[i + 2] == line
+            ):
                 title, skip = lines[i + 1].strip(), 3  # over- and underlined title
             elif (
-                _title_line(line)
+                nxt[:1] in _UNDERLINE_CHARS
+                and _title_line(line)
                 and _UNDERLINE.match(nxt)
                 and len(nxt.rstrip()) >= len(line.strip())
             ):
