@@ -14,7 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import capacity, durable, hedging, instrumentation, overhead, seed_scenario, throughput
+from . import (
+    capacity,
+    corpus_index,
+    durable,
+    hedging,
+    instrumentation,
+    overhead,
+    seed_scenario,
+    throughput,
+)
 from ._guards import failed_guards
 from ._plots import plot_all
 from ._report import machine, markdown
@@ -27,6 +36,7 @@ BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "instrumentation": instrumentation.run,
     "durable": durable.run,
     "capacity": capacity.run,
+    "corpus_index": corpus_index.run,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .corpus_index import RANKING_GUARD_MS, SECOND_ASK_GUARD
 from .durable import RATIO_GUARD as DURABLE_GUARD
 from .hedging import EXTRA_CALLS_GUARD, P99_REDUCTION_GUARD
 from .seed_scenario import SPEEDUP_GUARD
@@ -71,4 +72,18 @@ def failed_guards(results: dict[str, Any]) -> list[str]:
                     f"durable tier 1 ({where}) takes {r['ratio']:.2f}x a plain tier's time, "
                     f"guard {DURABLE_GUARD}x"
                 )
+    corpus = results.get("corpus_index")
+    if corpus is not None:
+        second = corpus["second_ask"]
+        if second["ratio"] > SECOND_ASK_GUARD:
+            failures.append(
+                f"a second ask spends {second['ratio']:.2f}x the first one's time beyond "
+                f"start-up, guard {SECOND_ASK_GUARD}x (target {second['target']}x)"
+            )
+        ms = corpus["ranking"]["ms_per_query"]["median"]
+        if ms > RANKING_GUARD_MS:
+            failures.append(
+                f"ranking {corpus['ranking']['chunks']} chunks takes {ms:.2f} ms per query, "
+                f"guard {RANKING_GUARD_MS} ms (target {corpus['ranking']['target_ms']} ms)"
+            )
     return failures

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from ._text import citation_numbers, content_tokens, overlap, split_sentences, strip_citations
+from ._text import (
+    SUPPORT_THRESHOLD,
+    best_support,
+    citation_numbers,
+    content_tokens,
+    split_sentences,
+    strip_citations,
+)
 
 __all__ = [
     "MIN_OVERLAP",
@@ -18,8 +25,9 @@ __all__ = [
     "extract_citations",
 ]
 
-MIN_OVERLAP = 0.5
-"""Below this share of its content words found in the best source, a sentence is unsupported."""
+MIN_OVERLAP = SUPPORT_THRESHOLD
+"""Below this share of its content words found in the best source, a sentence is unsupported;
+the same threshold groundedness (``score_answer``) uses."""
 SNIPPET_CHARS = 160
 
 
@@ -126,9 +134,7 @@ def extract_citations(
         tokens = content_tokens(raw)
         if not tokens:
             continue
-        scores = [overlap(tokens, s) for s in sources]
-        best = max(range(len(scores)), key=lambda i: (scores[i], -i), default=-1)
-        score = scores[best] if best >= 0 else 0.0
+        best, score = best_support(tokens, sources)
         supported = best >= 0 and score >= min_overlap
         sentences.append(
             SentenceSupport(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import (
@@ -28,6 +30,7 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from ._markup import Block, BlockKind, parse_blocks, render_blocks
 from ._text import content_tokens, count_tokens, split_sentences
 
 __all__ = [
@@ -49,21 +52,91 @@ SYSTEM_PROMPT = (
 NO_SOURCES = "I have no sources to answer this question from, so I cannot give a grounded answer."
 NO_ANSWER = "The sources I was given do not address this question, so I cannot answer it."
 
-_SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+)$", re.MULTILINE)
+_SOURCE_START = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
 _STREAM_PIECE = re.compile(r"\s*\S+")
+_BLOCK_WEIGHT = {
+    BlockKind.PROSE: 1.0,
+    BlockKind.CODE: 0.6,
+    BlockKind.LIST: 0.6,
+    BlockKind.TABLE: 0.4,
+}
+"""A code block, list or table matches many words by its size alone; a sentence that says
+as much should win. Blocks still come with the sentence that introduces them."""
 
 
 def format_context(docs: Sequence[Document]) -> str:
-    """Number the documents as the model cites them: one ``[n] text`` line per document.
+    """Number the documents as the model cites them: ``[n] text`` for each document.
 
     Args:
         docs: The retrieved documents, best first.
 
     Returns:
-        ``"[1] first text\\n[2] second text"``; whitespace inside a text is collapsed so that
-        every source is one line. Empty when ``docs`` is empty.
+        ``"[1] first text\\n[2] second text"``. Prose is collapsed onto one line; code
+        blocks (fenced), lists and tables keep their lines, so a model can quote them whole.
+        Empty when ``docs`` is empty.
     """
-    return "\n".join(f"[{n}] {' '.join(d.page_content.split())}" for n, d in enumerate(docs, 1))
+    return "\n".join(
+        f"[{n}] {render_blocks(parse_blocks(d.page_content))}" for n, d in enumerate(docs, 1)
+    )
+
+
+def _sources(system: str) -> dict[int, str]:
+    """The numbered sources in a system message, as ``format_context`` wrote them.
+
+    A source runs until the line that starts the next number outside a code block, so a
+    source's own lines (and a ``[2]`` at the start of a line of code) stay inside it.
+    """
+    sources: dict[int, list[str]] = {}
+    current: list[str] | None = None
+    in_fence = False
+    for line in system.splitlines():
+        m = _SOURCE_START.match(line)
+        if m and not in_fence and int(m.group(1)) == len(sources) + 1:
+            current = sources.setdefault(int(m.group(1)), [])
+            line = line[m.end() :]
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        if current is not None:
+            current.append(line)
+    return {n: "\n".join(lines).strip() for n, lines in sources.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """A quotable piece of a source: one prose sentence, or a whole code block, list or table."""
+
+    source: int
+    text: str
+    kind: BlockKind
+    tokens: frozenset[str]
+    lead: int | None = None
+    """The unit (index) this block belongs after: the sentence ending in ":" before it."""
+    block: int | None = None
+    """For a sentence ending in ":", the block (index) it introduces."""
+
+
+def _units(sources: dict[int, str]) -> list[_Unit]:
+    units: list[_Unit] = []
+    for n, text in sorted(sources.items()):
+        previous: Block | None = None
+        for block in parse_blocks(text):
+            if block.kind is BlockKind.PROSE:
+                for sentence in split_sentences(block.text):
+                    tokens = frozenset(content_tokens(sentence))
+                    units.append(_Unit(n, sentence, block.kind, tokens))
+            else:
+                lead = None
+                if previous is not None and previous.kind is BlockKind.PROSE:
+                    last = units[-1]
+                    if last.source == n and last.text.endswith(":"):
+                        lead = len(units) - 1
+                        units[lead] = _Unit(
+                            last.source, last.text, last.kind, last.tokens, block=len(units)
+                        )
+                body = block.render()
+                units.append(_Unit(n, body, block.kind, frozenset(content_tokens(body)), lead))
+            previous = block
+    return units
 
 
 def build_messages(
@@ -133,7 +206,7 @@ class ExtractiveChatModel(BaseChatModel):
         sources: dict[int, str] = {}
         for m in messages:
             if isinstance(m, SystemMessage):
-                sources.update((int(n), t) for n, t in _SOURCE_LINE.findall(_text(m)))
+                sources.update(_sources(_text(m)))
         if not sources:
             return NO_SOURCES
         weights = dict.fromkeys(content_tokens(humans[-1]), 1.0)
@@ -141,39 +214,41 @@ class ExtractiveChatModel(BaseChatModel):
             # A follow-up ("and how does it recover?") leans on the previous question's topic.
             for t in content_tokens(humans[-2]):
                 weights.setdefault(t, 0.5)
-        picked = self._pick(weights, sources)
+        units = _units(sources)
+        picked = self._pick(weights, units)
         if not picked:
             return NO_ANSWER
-        return " ".join(_cite(sentence, n) for n, sentence in picked)
+        return _compose(units, picked)
 
-    def _pick(self, weights: dict[str, float], sources: dict[int, str]) -> list[tuple[int, str]]:
-        candidates = [
-            (n, sentence, set(content_tokens(sentence)))
-            for n, text in sorted(sources.items())
-            for sentence in split_sentences(text)
-        ]
+    def _pick(self, weights: dict[str, float], units: list[_Unit]) -> list[int]:
+        """The indexes of the units to quote, best first, without repeats."""
         df: dict[str, int] = {}
-        for _, _, tokens in candidates:
-            for t in tokens & weights.keys():
+        for unit in units:
+            for t in unit.tokens & weights.keys():
                 df[t] = df.get(t, 0) + 1
         # Rare question words say more about a sentence than words every sentence shares.
-        idf = {t: math.log(1 + len(candidates) / d) for t, d in df.items()}
-        scored = [
-            (sum(weights[t] * idf[t] for t in tokens & weights.keys()), i)
-            for i, (_, _, tokens) in enumerate(candidates)
-        ]
-        scored = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
+        idf = {t: math.log(1 + len(units) / d) for t, d in df.items()}
+        scored = []
+        for i, unit in enumerate(units):
+            score = sum(weights[t] * idf[t] for t in unit.tokens & weights.keys())
+            score *= _BLOCK_WEIGHT[unit.kind]
+            if score > 0:
+                scored.append((score, i))
+        scored.sort(key=lambda s: (-s[0], s[1]))
         chosen: list[int] = []
+        seen: set[str] = set()
         for score, i in scored:
             if len(chosen) >= self.max_sentences:
                 break
             if len(chosen) >= self.min_sentences and score < 0.5 * scored[0][0]:
                 break
-            tokens = candidates[i][2]
-            if any(_jaccard(tokens, candidates[j][2]) > 0.8 for j in chosen):
+            unit = units[i]
+            key = " ".join(unit.tokens) if unit.tokens else unit.text
+            if key in seen or any(_jaccard(unit.tokens, units[j].tokens) > 0.8 for j in chosen):
                 continue  # the same point, quoted from another chunk
+            seen.add(key)
             chosen.append(i)
-        return [(candidates[i][0], candidates[i][1]) for i in chosen]
+        return chosen
 
     def _result(self, messages: list[BaseMessage], stop: list[str] | None) -> AIMessage:
         text = _truncate(self.answer(messages), stop)
@@ -246,13 +321,46 @@ class ExtractiveChatModel(BaseChatModel):
 
 
 def _cite(sentence: str, n: int) -> str:
-    """``"Breakers open."`` becomes ``"Breakers open [1]."``."""
-    if sentence[-1] in ".!?":
+    """``"Breakers open."`` becomes ``"Breakers open [1]."``; ``"Like this:"``, ``"Like this
+    [1]:"``."""
+    if sentence[-1] in ".!?:":
         return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]."
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _compose(units: list[_Unit], picked: list[int]) -> str:
+    """The answer: quoted sentences run on as prose; a block stands on its own lines, after
+    the sentence that introduced it, and cited on its last line (a list) or just after it."""
+    order: list[int] = []
+    for i in picked:
+        unit = units[i]
+        group = [i]
+        if unit.block is not None:
+            group = [i, unit.block]  # "defined with:" is nothing without what follows
+        elif unit.lead is not None:
+            group = [unit.lead, i]
+        order += [j for j in group if j not in order]
+    parts: list[str] = []
+    prose: list[str] = []
+    for j in order:
+        unit = units[j]
+        if unit.kind is BlockKind.PROSE:
+            prose.append(_cite(unit.text, unit.source))
+            continue
+        if prose:
+            parts.append(" ".join(prose))
+            prose = []
+        cited = unit.lead is not None and unit.lead in order
+        if unit.kind is BlockKind.LIST and not cited:
+            parts.append(f"{unit.text} [{unit.source}]")
+        else:
+            parts.append(unit.text if cited else f"{unit.text}\n\n[{unit.source}]")
+    if prose:
+        parts.append(" ".join(prose))
+    return "\n\n".join(parts)
+
+
+def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 

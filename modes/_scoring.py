@@ -1,7 +1,8 @@
 """How trustworthy an answer looks: groundedness in the sources and relevance to the question.
 
 Both scores are lexical, so they are cheap and deterministic; they catch invented sentences
-and off-topic answers, not subtle paraphrase errors.
+and off-topic answers, not subtle paraphrase errors. A sentence counts as supported by the
+same check ``extract_citations`` uses (``best_support``), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from ._text import content_tokens, overlap, split_sentences, strip_citations
+from ._text import SUPPORT_THRESHOLD, best_support, content_tokens, split_sentences, strip_citations
 
 __all__ = ["SUPPORT_THRESHOLD", "QualityScore", "score_answer"]
-
-SUPPORT_THRESHOLD = 0.6
-"""A sentence is supported when at least this share of its content words is in one source."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,13 +28,14 @@ class QualityScore:
         ... # doctest: +NORMALIZE_WHITESPACE
         QualityScore(groundedness=1.0, relevance=1.0, overall=1.0,
             groundedness_reason='1 of 1 sentences are supported by the sources',
-            relevance_reason='2 of 2 question words appear in the answer or sources')
+            relevance_reason='2 of 2 question words appear in the answer')
     """
 
     groundedness: float
     """Share of answer sentences supported by a source, 0..1."""
     relevance: float
-    """Share of the question's content words found in the answer or the sources, 0..1."""
+    """Share of the question's content words the answer contains, 0..1: an answer that is
+    about something else scores low even when its sources matched the question's words."""
     overall: float
     """The mean of the two."""
     groundedness_reason: str
@@ -51,19 +50,19 @@ def _groundedness(answer: str, sources: list[set[str]]) -> tuple[float, str]:
         return 0.0, "the answer has no sentences with content words to check"
     if not sources:
         return 0.0, f"no sources were given, so none of {len(sentences)} sentences is supported"
-    supported = sum(
-        1 for tokens in sentences if max(overlap(tokens, s) for s in sources) >= SUPPORT_THRESHOLD
-    )
+    supported = sum(1 for tokens in sentences if best_support(tokens, sources).supported)
     reason = f"{supported} of {len(sentences)} sentences are supported by the sources"
     return supported / len(sentences), reason
 
 
-def _relevance(question: str, answer: str, sources: list[set[str]]) -> tuple[float, str]:
+def _relevance(question: str, answer: str) -> tuple[float, str]:
     wanted = set(content_tokens(question))
     if not wanted:
         return 0.0, "the question has no content words to look for"
-    found = wanted & set(content_tokens(answer)).union(*sources)
-    reason = f"{len(found)} of {len(wanted)} question words appear in the answer or sources"
+    # Only the answer counts: sources that share the question's words do not make an
+    # answer that ignores them relevant.
+    found = wanted & set(content_tokens(answer))
+    reason = f"{len(found)} of {len(wanted)} question words appear in the answer"
     missing = sorted(wanted - found)
     if missing:
         reason += f"; missing: {', '.join(missing[:5])}"
@@ -85,7 +84,7 @@ def score_answer(question: str, answer: str, docs: Sequence[Document]) -> Qualit
     """
     sources = [set(content_tokens(d.page_content)) for d in docs]
     grounded, grounded_why = _groundedness(answer, sources)
-    relevant, relevant_why = _relevance(question, answer, sources)
+    relevant, relevant_why = _relevance(question, answer)
     return QualityScore(
         groundedness=round(grounded, 3),
         relevance=round(relevant, 3),

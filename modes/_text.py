@@ -12,11 +12,18 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
+from typing import NamedTuple
 
 __all__ = [
     "CITATION_RE",
+    "CODE_KEYWORDS",
     "STOPWORDS",
+    "SUPPORT_THRESHOLD",
+    "Support",
+    "best_support",
     "citation_numbers",
     "content_tokens",
     "count_tokens",
@@ -39,10 +46,46 @@ _STOPWORD_LIST = """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_LIST.split())
 """Small English function-word list; content words are what is left."""
 
+CODE_KEYWORDS: frozenset[str] = frozenset(
+    {"and", "as", "else", "for", "from", "if", "in", "is", "not", "or", "while", "with"}
+)
+"""Stopwords that are also Python keywords: content words when they are code, as in
+``"x is y"`` or "the difference between is and ==" (a sentence with an operator in it)."""
+
+SUPPORT_THRESHOLD = 0.6
+"""A sentence is supported when at least this share of its content words is in one source.
+
+Citations (``extract_citations``) and groundedness (``score_answer``) both judge support with
+``best_support`` against this value, so they never disagree about the same sentence."""
+
 CITATION_RE = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 """A citation marker such as ``[1]`` or ``[1, 3]``, with the space before it."""
 
-_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Operators are words too: "is" vs "==" is a question about two tokens, not about nothing.
+# A lone one-character operator counts only between spaces or quotes ("x % y", '"%"'), so
+# hyphens, bullets and emphasis stay punctuation.
+# The lookahead on the first character makes the search 4x faster: most positions fail it
+# at once instead of trying every alternative.
+_OP = (
+    r"(?=[-=!<>*/:%@&|^~+])(?:==|!=|<=|>=|\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^]="
+    r"|(?<![^\s\"'`(])[%@&^~<>](?=[\s\"'`)]|$))"
+)
+_OP_RE = re.compile(_OP)
+_WORD = r"_*[a-z0-9]+(?:_+[a-z0-9]+)*_*(?:'[a-z]+)?"
+_TOKEN_RE = re.compile(rf"({_OP})|(\x01*{_WORD})")
+# Zero-width: the mark goes in front of the keyword with a plain-string replacement, which
+# costs a fraction of a template or a callback per match.
+_KEYWORD_RE = re.compile(rf"(?=\b(?:{'|'.join(sorted(CODE_KEYWORDS))})\b)")
+_QUOTE_CHARS = re.compile("[\"'`“]")
+_MARKED_WORD_RE = re.compile(f"\x01*{_WORD}")
+# Short quoted or backticked spans are code in reference docs: "x is y", ``__slots__``.
+_CODE_SPAN_RE = re.compile(
+    r"(?=[`\"“'])(?:``[^`\n]{1,40}``|`[^`\n]{1,40}`|\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”"
+    r"|(?<![\w'])'[^'\n]{1,40}'(?![\w']))"
+)
+# The interrogative at the start of a question is prose even in a question about code.
+_QUESTION_LEAD_RE = re.compile(r"^\W*(?:what|how|why|when|where|which|who)\s+(?:is|are|was|were)\b")
+_SEGMENT_RE = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n")
 _COUNT_RE = re.compile(r"\w+|[^\w\s]")
 # A sentence ends at . ! or ? (optionally followed by a citation or a closing quote/bracket)
 # and whitespace; a lower-case letter next means an abbreviation such as "e.g. the".
@@ -51,6 +94,8 @@ _SENTENCE_END_RE = re.compile(r"[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*[\"')\]]*(?=\
 
 def _fold(word: str) -> str:
     """Fold plurals and possessives so "breakers" and "breaker's" match "breaker"."""
+    if "_" in word:
+        return word  # an identifier such as __slots__ is matched as written
     if word.endswith("'s"):
         word = word[:-2]
     elif "'" in word:
@@ -62,30 +107,101 @@ def _fold(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _words(word: str) -> tuple[str, ...]:
+    """One word's tokens: ``lambda_expr`` also counts as ``lambda`` and ``expr``."""
+    folded = _fold(word)
+    if "_" not in word:
+        return (folded,)
+    parts = tuple(_fold(p) for p in word.split("_") if p)
+    return (folded, *parts) if parts != (folded,) else (folded,)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _content_words(word: str) -> tuple[str, ...]:
+    """``_words`` without stopwords and single characters; the word itself when it is kept
+    (a keyword marked as quoted code, ``"\\x01is"``, is kept as ``is``)."""
+    word = word.lstrip("\x01")
+    return tuple(t for t in _words(word) if len(t) > 1 and (t not in STOPWORDS or t == word))
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens, plurals folded, stopwords kept.
+    """Lower-case word and operator tokens, plurals folded, stopwords kept.
 
     Args:
         text: Any text.
 
     Returns:
-        The tokens in order.
+        The tokens in order; an identifier with underscores also yields its parts.
+
+    Example:
+        >>> tokenize("Is __slots__ == 'slots'?")
+        ['is', '__slots__', 'slot', '==', 'slot']
     """
-    return [_fold(w) for w in _WORD_RE.findall(text.lower())]
+    tokens: list[str] = []
+    for op, word in _TOKEN_RE.findall(text.lower().replace("\x01", "")):
+        if op:
+            tokens.append(op)
+        else:
+            tokens += _words(word)
+    return tokens
+
+
+_MARK = "\x01"
+
+
+def _mark_quoted_keywords(match: re.Match[str]) -> str:
+    return _KEYWORD_RE.sub(_MARK, match.group())
 
 
 def content_tokens(text: str) -> list[str]:
     """Tokens of ``text`` without stopwords and single characters (``[1]`` markers removed).
+
+    Operators (``==``, ``**``) and identifiers (``__slots__``) are content. Python keywords
+    that are also stopwords (``is``, ``in``, ``not``) are content where they are code: quoted
+    (``"x is y"``), or in a sentence that writes an operator or a dunder.
 
     Args:
         text: Any text.
 
     Returns:
         The content tokens in order, repeats kept.
+
+    Example:
+        >>> content_tokens("What is the difference between is and ==?")
+        ['difference', 'is', 'and', '==']
     """
-    words = _WORD_RE.findall(strip_citations(text).lower())
-    folded = (_fold(w) for w in words if w not in STOPWORDS)
-    return [t for t in folded if len(t) > 1 and t not in STOPWORDS]
+    lowered = strip_citations(text).lower()
+    if "\x01" in lowered:
+        lowered = lowered.replace("\x01", "")  # the quoted-keyword mark is ours alone
+    talks_code = "__" in lowered or _OP_RE.search(lowered) is not None
+    if talks_code:
+        # A sentence that writes an operator or a dunder talks code: its keywords are words.
+        segments = _SEGMENT_RE.split(lowered)
+        for n, segment in enumerate(segments):
+            if segment and ("__" in segment or _OP_RE.search(segment)):
+                if n == 0 and (q := _QUESTION_LEAD_RE.match(segment)):
+                    segment = segment[q.end() :]  # "what is" is prose, and only stopwords
+                segments[n] = _KEYWORD_RE.sub(_MARK, segment)
+        lowered = " ".join(segments)
+    if _QUOTE_CHARS.search(lowered):
+        # A keyword inside a short quoted span is code: "x is y".
+        lowered = _CODE_SPAN_RE.sub(_mark_quoted_keywords, lowered)
+    # Marked keywords ("\x01is") are kept; one pass over the whole text, no per-token logic.
+    if not talks_code:
+        return [
+            t
+            for w in _MARKED_WORD_RE.findall(lowered)
+            if w[0] == "\x01" or w not in STOPWORDS
+            for t in _content_words(w)
+        ]
+    return [
+        t
+        for op, w in _TOKEN_RE.findall(lowered)
+        for t in (
+            (op,) if op else _content_words(w) if w[0] == "\x01" or w not in STOPWORDS else ()
+        )
+    ]
 
 
 def count_tokens(text: str) -> int:
@@ -130,7 +246,7 @@ def strip_citations(text: str) -> str:
     Returns:
         The text without them.
     """
-    return CITATION_RE.sub("", text)
+    return CITATION_RE.sub("", text) if "[" in text else text
 
 
 def citation_numbers(text: str) -> list[int]:
@@ -145,7 +261,7 @@ def citation_numbers(text: str) -> list[int]:
     return [int(n) for m in CITATION_RE.finditer(text) for n in m.group(1).split(",")]
 
 
-def overlap(tokens: list[str] | set[str], reference: set[str]) -> float:
+def overlap(tokens: list[str] | set[str], reference: set[str] | frozenset[str]) -> float:
     """The fraction of the distinct ``tokens`` that appear in ``reference``.
 
     Args:
@@ -159,3 +275,43 @@ def overlap(tokens: list[str] | set[str], reference: set[str]) -> float:
     if not distinct:
         return 0.0
     return len(distinct & reference) / len(distinct)
+
+
+class Support(NamedTuple):
+    """The source that best supports one sentence, and how well."""
+
+    position: int
+    """The best source's position in the list, ``-1`` when there are no sources."""
+    share: float
+    """Share of the sentence's distinct content words found in that source, 0..1."""
+
+    @property
+    def supported(self) -> bool:
+        """``share`` reaches ``SUPPORT_THRESHOLD``."""
+        return self.position >= 0 and self.share >= SUPPORT_THRESHOLD
+
+
+def best_support(
+    tokens: list[str] | set[str], sources: Sequence[set[str] | frozenset[str]]
+) -> Support:
+    """The source sharing the most of ``tokens``; the first one on a tie.
+
+    The one overlap check behind both citations and groundedness.
+
+    Args:
+        tokens: One sentence's content tokens.
+        sources: Each source's content tokens, in the order the model numbered them.
+
+    Returns:
+        The best source's position and share; ``Support(-1, 0.0)`` without sources.
+
+    Example:
+        >>> best_support(["breaker", "open"], [{"cat"}, {"breaker", "open"}])
+        Support(position=1, share=1.0)
+    """
+    best = Support(-1, 0.0)
+    for i, source in enumerate(sources):
+        share = overlap(tokens, source)
+        if best.position < 0 or share > best.share:
+            best = Support(i, share)
+    return best

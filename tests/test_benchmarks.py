@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,19 @@ def test_quick_durable_tier_costs_little() -> None:
     for where in ("memory", "postgres"):
         assert 0 < results["durable"][where]["ratio"] <= durable.RATIO_GUARD
     assert failed_guards({"durable": {**results["durable"], "memory": {"ratio": 9.0}}}) != []
+
+
+def test_guards_report_a_slow_second_ask_and_slow_ranking() -> None:
+    results: dict[str, Any] = {
+        "corpus_index": {
+            "second_ask": {"ratio": 0.5, "target": 0.2},
+            "ranking": {"chunks": 25_000, "ms_per_query": {"median": 3.0}, "target_ms": 1.0},
+        }
+    }
+    assert failed_guards(results) == [
+        "a second ask spends 0.50x the first one's time beyond start-up, guard 0.3x (target 0.2x)",
+        "ranking 25000 chunks takes 3.00 ms per query, guard 2.0 ms (target 1.0 ms)",
+    ]
+    results["corpus_index"]["second_ask"]["ratio"] = 0.1
+    results["corpus_index"]["ranking"]["ms_per_query"] = {"median": 0.3}
+    assert failed_guards(results) == []

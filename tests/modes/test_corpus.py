@@ -100,7 +100,9 @@ def test_load_corpus_metadata_and_progress(tmp_path: Path) -> None:
     )
     calls: list[tuple[int, int]] = []
     docs = load_corpus(tmp_path, on_progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    sizes = [len(MD), len("Plain text."), 0, len(RST)]  # b.md, c.txt, empty.md, sub/a.rst
+    total = sum(sizes)
+    assert calls == [(0, total)] + [(sum(sizes[:n]), total) for n in range(1, 5)], "by bytes"
     assert [d.metadata["chunk_id"] for d in docs] == [
         "b.md#1",
         "b.md#2",
@@ -112,6 +114,7 @@ def test_load_corpus_metadata_and_progress(tmp_path: Path) -> None:
     assert docs[4].metadata == {
         "source": "sub/a.rst",
         "heading": "Title",
+        "title": "Title",
         "chunk_id": "sub/a.rst#1",
     }
     assert docs[3].metadata["heading"] == "c"

@@ -16,6 +16,10 @@ MODULES = [
     "parallel_nodes.modes._citations",
     "parallel_nodes.modes._cost",
     "parallel_nodes.modes._memory",
+    "parallel_nodes.modes._markup",
+    "parallel_nodes.modes._corpus_files",
+    "parallel_nodes.modes._index",
+    "parallel_nodes.modes._index_cache",
 ]
 
 

@@ -159,3 +159,55 @@ def test_answers_from_the_sample_corpus_cite_the_right_file() -> None:
     cited = {docs[n - 1].metadata["source"] for n in _numbers(reply.text)}
     assert cited == {"retries-and-backoff.md"}
     assert "jitter" in reply.text
+
+
+STRUCTURED = [
+    Document(
+        page_content="A lambda is defined with:\n\n```\ndef <lambda>(args):\n    return expr\n```"
+        "\n\nLambdas cannot contain statements."
+    ),
+    Document(
+        page_content="A dictionary can be created by several means:\n\n"
+        "- with braces around key: value pairs\n- with a dict comprehension\n\n"
+        "| operation | result |\n|---|---|\n| len(d) | number of items in the dictionary |"
+    ),
+]
+
+
+def test_code_blocks_lists_and_tables_survive_in_the_answer() -> None:
+    model = ExtractiveChatModel()
+    lam = model.invoke(build_messages("How is a lambda defined?", STRUCTURED)).text
+    assert "A lambda is defined with [1]:\n\n```\ndef <lambda>(args):\n    return expr\n```" in lam
+    dicts = model.invoke(build_messages("How is a dictionary created?", STRUCTURED)).text
+    assert (
+        "means [2]:\n\n- with braces around key: value pairs\n- with a dict comprehension" in dicts
+    )
+    table = model.invoke(build_messages("What does len(d) return for a dictionary?", STRUCTURED))
+    assert "| len(d) | number of items in the dictionary |" in table.text.splitlines()
+
+
+def test_markup_in_a_source_never_reaches_the_answer() -> None:
+    rst = Document(page_content="Use **bold** ``code`` and :func:`len`::\n\n   x = 1\n\n****")
+    text = ExtractiveChatModel().invoke(build_messages("How is len used with code?", [rst])).text
+    for markup in ("**", "``", ":func:", "::", "****"):
+        assert markup not in text.replace("```", "")
+
+
+def test_the_same_sentence_in_several_sources_is_quoted_once() -> None:
+    same = "The finally clause always runs when the try statement is left."
+    docs = [
+        Document(page_content=f"{same} It runs last."),
+        Document(page_content=f"Intro. {same}"),
+        Document(page_content=same.replace("always", "always ")),
+    ]
+    text = ExtractiveChatModel().invoke(build_messages("When does the finally clause run?", docs))
+    assert text.text.count("finally clause always runs") == 1
+    sentences = [s.strip() for s in re.split(r"\[\d+\][.:]", text.text) if s.strip()]
+    assert len(sentences) == len(set(sentences))
+
+
+def test_a_source_spanning_several_lines_is_read_whole() -> None:
+    docs = [Document(page_content="Intro:\n\n```\n[2] not a source\n```"), DOCS[2]]
+    messages = build_messages("What is the intro?", docs)
+    reply = ExtractiveChatModel().invoke(messages).text
+    assert reply.startswith("Intro [1]:\n\n```\n[2] not a source\n```")

@@ -7,9 +7,11 @@ import dataclasses
 import pytest
 from langchain_core.documents import Document
 
+from parallel_nodes.modes._citations import extract_citations
 from parallel_nodes.modes._corpus import SAMPLE_CORPUS, CorpusRetriever
 from parallel_nodes.modes._offline_model import ExtractiveChatModel, build_messages
 from parallel_nodes.modes._scoring import QualityScore, score_answer
+from parallel_nodes.modes._text import SUPPORT_THRESHOLD
 
 DOCS = [
     Document(page_content="A circuit breaker opens after five consecutive failures."),
@@ -29,7 +31,7 @@ def test_an_extractive_answer_is_fully_grounded_and_relevant() -> None:
         relevance=1.0,
         overall=1.0,
         groundedness_reason="2 of 2 sentences are supported by the sources",
-        relevance_reason="3 of 3 question words appear in the answer or sources",
+        relevance_reason="3 of 3 question words appear in the answer",
     )
 
 
@@ -95,3 +97,42 @@ def test_score_is_frozen() -> None:
     score = score_answer(QUESTION, GROUNDED, DOCS)
     with pytest.raises(dataclasses.FrozenInstanceError):
         score.overall = 0.0  # type: ignore[misc]
+
+
+SETS = [
+    Document(
+        page_content="A set object is an unordered collection of distinct hashable objects. "
+        "Common uses include membership testing and removing duplicates from a sequence."
+    ),
+    Document(page_content='The operators "is" and "is not" test for an object\'s identity.'),
+]
+
+
+def test_an_answer_about_sets_is_not_relevant_to_is_versus_equals() -> None:
+    question = "What is the difference between is and ==?"
+    answer = "A set object is an unordered collection of distinct hashable objects [1]."
+    score = score_answer(question, answer, SETS)
+    assert score.relevance < 0.5, score.relevance_reason
+    assert "missing: ==" in score.relevance_reason
+    assert score.groundedness == 1.0, "it is grounded, just not relevant"
+    on_topic = 'The operators "is" and "is not" test for an object\'s identity [2].'
+    assert score_answer(question, on_topic, SETS).relevance > score.relevance
+
+
+def test_relevance_counts_the_answer_not_the_sources() -> None:
+    # The sources hold every question word; the answer holds none of them.
+    answer = "Common uses include membership testing [1]."
+    score = score_answer("What is an unordered collection of hashable objects?", answer, SETS)
+    assert score.relevance == 0.0
+    assert score.overall < 0.6
+
+
+@pytest.mark.parametrize("share", [0.5, 0.6, 0.8])
+def test_citations_and_groundedness_agree_on_every_sentence(share: float) -> None:
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"]
+    known = int(share * 10)
+    sentence = " ".join(words[:known] + [f"zz{n}" for n in range(10 - known)]) + "."
+    docs = [Document(page_content=" ".join(words) + ".")]
+    supported_by_citations = not extract_citations(sentence, docs).sentences[0].unsupported
+    supported_by_scoring = score_answer("alpha?", sentence, docs).groundedness == 1.0
+    assert supported_by_citations == supported_by_scoring == (share >= SUPPORT_THRESHOLD)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from parallel_nodes.modes._text import (
+    SUPPORT_THRESHOLD,
+    Support,
+    best_support,
     citation_numbers,
     content_tokens,
     count_tokens,
@@ -63,3 +66,29 @@ def test_count_tokens_counts_words_and_punctuation() -> None:
 )
 def test_overlap_is_the_share_of_distinct_tokens_found(tokens: list[str], expected: float) -> None:
     assert overlap(tokens, {"a", "z"}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("What is the difference between is and ==?", ["difference", "is", "and", "=="]),
+        ("How does __slots__ work?", ["__slots__", "slot", "work"]),
+        ('The operators "is" and "is not" compare identity.', ["operator", "is", "is", "not"]),
+        ("What is a circuit breaker?", ["circuit", "breaker"]),
+        ("x ** y and a // b", ["**", "and", "//"]),
+    ],
+)
+def test_operators_dunders_and_keywords_used_as_code_are_content(
+    text: str, tokens: list[str]
+) -> None:
+    assert content_tokens(text)[: len(tokens)] == tokens
+
+
+def test_best_support_is_the_one_check_with_one_threshold() -> None:
+    sources = [{"cat"}, {"breaker", "open", "fail"}, {"breaker"}]
+    assert best_support(["breaker", "open"], sources) == Support(1, 1.0)
+    assert best_support(["breaker", "open"], sources).supported
+    assert best_support(["breaker", "x", "y"], sources).share == pytest.approx(1 / 3)
+    assert not best_support(["breaker", "x", "y"], sources).supported
+    assert best_support(["breaker"], []) == Support(-1, 0.0)
+    assert 0.5 < SUPPORT_THRESHOLD <= 0.6
