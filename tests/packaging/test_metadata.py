@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -24,16 +25,16 @@ def test_the_dev_group_includes_every_other_group() -> None:
     assert included == set(groups) - {"dev"}
 
 
-def test_langgraph_json_pins_its_packages_as_the_extras_do() -> None:
+def test_langgraph_json_names_packages_from_the_extras_without_a_version() -> None:
+    # Without a version: langgraph-cli writes these unquoted into a Dockerfile's RUN line, where
+    # `bm25s>=0.2.10` would install any bm25s and send the output to a file named `=0.2.10`.
     config = json.loads((REPO / "langgraph.json").read_text(encoding="utf-8"))
     declared = {
-        req.split(">", 1)[0].split("=", 1)[0]: req
+        re.split(r"[\[<>=~!; ]", req, maxsplit=1)[0]
         for reqs in _project()["project"]["optional-dependencies"].values()
-        for req in (r.split(";")[0].split("#")[0].strip() for r in reqs)
+        for req in reqs
     }
-    for dep in config["dependencies"]:
-        if not dep.startswith("."):
-            name = dep.split(">", 1)[0].split("=", 1)[0]
-            assert declared.get(name) == dep, (
-                f"langgraph.json has {dep}; pyproject.toml {declared.get(name)}"
-            )
+    from_pypi = [dep for dep in config["dependencies"] if not dep.startswith(".")]
+    assert from_pypi
+    for dep in from_pypi:
+        assert dep in declared, f"langgraph.json lists {dep!r}: a bare name from an extra"
