@@ -9,7 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-uv=${UV:-uv}
+uv=${UV:-$(command -v uv || echo .venv/bin/uv)}
+if ! "$uv" --version >/dev/null 2>&1; then
+  echo "uv not found: pip install -e '.[all]' --group dev (uv is in the tools group)" >&2
+  exit 1
+fi
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(lowest 3.12 3.13)
 work=$(mktemp -d)
