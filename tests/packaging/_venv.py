@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 # Never copied into the build's source tree: a stale build/ would put deleted files in the wheel.
 _NOT_SOURCE = shutil.ignore_patterns(
     ".git",
+    ".ci",
     ".venv",
     "build",
     "dist",
