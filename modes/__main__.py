@@ -1,6 +1,6 @@
 """``python -m parallel_nodes.modes``: the same as the ``parallel-nodes`` command."""
 
-from ._cli import main
+from parallel_nodes._entry import main
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,9 @@ from types import ModuleType
 import pytest
 
 
-@pytest.mark.parametrize("package", ["parallel_nodes", "modes", "monitoring"])
+@pytest.mark.parametrize(
+    "package", ["parallel_nodes", "parallel_nodes.modes", "parallel_nodes.monitoring"]
+)
 def test_all_is_complete(package: str) -> None:
     module = importlib.import_module(package)
     exported = list(module.__all__)
