@@ -28,7 +28,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
-    from ._corpus import CorpusRetriever
+    from ._corpus import CorpusReport
     from ._workflow import RagWorkflow
 
 __all__ = ["TASK_NAMES", "app", "main"]
@@ -229,15 +229,15 @@ def _build(
             raise UserError(f"--corpus: {message}") from exc
     from ._corpus import CorpusRetriever
 
-    if corpus is not None and isinstance(workflow.retriever, CorpusRetriever):
+    retriever = workflow.retriever
+    if corpus is not None and isinstance(retriever, CorpusRetriever) and retriever.report:
         # On stderr, so --json's stdout stays one JSON document.
-        _err.print(_corpus_summary(workflow.retriever), markup=False, highlight=False)
+        _err.print(_corpus_summary(retriever.report), markup=False, highlight=False)
     return workflow
 
 
-def _corpus_summary(retriever: CorpusRetriever) -> str:
+def _corpus_summary(report: CorpusReport) -> str:
     """``corpus: 120 files (1.4 MB) indexed; skipped 2 binary``: what loading a corpus did."""
-    report = retriever.report
     how = "loaded from the index cache" if report.from_cache else "indexed"
     line = f"corpus: {report.files} files ({report.bytes / 1e6:.1f} MB) {how}"
     skipped = report.skipped_summary()
