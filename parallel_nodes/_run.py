@@ -10,10 +10,16 @@ end, so none is garbage-collected while pending.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
+
+from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.errors import GraphBubbleUp
+from pydantic import BaseModel
 
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
 from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
@@ -23,7 +29,7 @@ from ._results import TaskResult, TaskStatus, TierResult
 from ._retry import call_with_retry
 from ._strategy import StrategyKind
 from ._task import Task
-from ._threads import run_in_thread
+from ._threads import pool_saturated, run_in_thread
 from ._tier import Tier
 
 __all__ = ["abandoned_total", "run_tier", "straggler_count"]
@@ -32,6 +38,23 @@ _log = logging.getLogger("parallel_nodes")
 
 _STRAGGLERS: set[asyncio.Task[Any]] = set()
 _abandoned = 0
+
+ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
+    "parallel_nodes_enclosing_deadline", default=None
+)
+"""The loop time by which the task this code runs in must end (its timeout or its tier's
+deadline, whichever is first). A tier run inside a task ends a little before it, so what
+finished is returned before the outer timer throws it all away."""
+_NESTED_MARGIN: Final = 0.005
+"""How much earlier than the enclosing deadline a nested tier ends: a few loop turns to return."""
+_EMPTY: Final[dict[str, Any]] = {}
+_CONF: Final = "configurable"
+_RUNTIME_KEY: Final = "__pregel_runtime"
+"""Where LangGraph keeps a node's ``Runtime`` in its config (private there, so named here)."""
+
+
+def _no_writer(_: Any) -> None:
+    """LangGraph's stand-in when nothing streams custom events."""
 
 
 def straggler_count() -> int:
@@ -50,6 +73,18 @@ def _forget(atask: asyncio.Task[Any]) -> None:
         atask.exception()  # mark it retrieved: an abandoned failure is already recorded
 
 
+def _with_values(state: Any, values: Mapping[str, Any]) -> Any:
+    """The state with the dependencies' values added, in the state's own type."""
+    if isinstance(state, Mapping):
+        return {**state, **values}
+    if isinstance(state, BaseModel):
+        return state.model_copy(update=dict(values))
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        known = {f.name for f in dataclasses.fields(state)}
+        return dataclasses.replace(state, **{k: v for k, v in values.items() if k in known})
+    return state  # a list or a scalar has no keys to add the values under
+
+
 def _status_of(exc: BaseException) -> TaskStatus:
     if isinstance(exc, TaskTimeoutError):
         return TaskStatus.TIMEOUT
@@ -60,17 +95,20 @@ def _status_of(exc: BaseException) -> TaskStatus:
     return TaskStatus.ERROR
 
 
-async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
+async def _invoke(task: Task, slot: _Slot) -> Any:
     """The slow path: sync functions, retries, breakers and output checks."""
     breaker = task.breaker
     if breaker is None:
-        return await _call(task, args, slot)
+        return await _call(task, slot)
     await breaker.check()  # raises CircuitOpenError: the task gets its default at once
     try:
-        value = await _call(task, args, slot)
+        value = await _call(task, slot)
     except asyncio.CancelledError:
         # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
         await (breaker.record_failure() if slot.timed_out else breaker.release())
+        raise
+    except GraphBubbleUp:  # an interrupt or a hand-off is not the backend failing
+        await breaker.release()
         raise
     except Exception:
         await breaker.record_failure()
@@ -79,27 +117,32 @@ async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
     return value
 
 
-def _one_call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
+def _call_fn(task: Task, fn: Callable[..., Any], slot: _Slot) -> Any:
+    """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
+    if task.is_async:
+        return fn(slot.state, **slot.kwargs)
+    return run_in_thread(fn, (slot.state,), slot.kwargs)
+
+
+def _one_call(task: Task, slot: _Slot) -> Any:
     """One attempt: a plain call, or a hedged call over the task's replicas."""
     hedge_state = task.hedge_state
     if hedge_state is None:
-        return task.fn(*args) if task.is_async else run_in_thread(task.fn, args)
+        return _call_fn(task, task.fn, slot)
 
     async def call(fn: Any) -> Any:
-        return await (fn(*args) if task.is_async else run_in_thread(fn, args))
+        return await _call_fn(task, fn, slot)
 
     return hedged_call(hedge_state, task.hedge, call)
 
 
-async def _call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
-    if task.hedge_state is not None and task.retry is None:
-        value = await _one_call(task, args, slot)
-    elif task.retry is None:
-        value = await (task.fn(*args) if task.is_async else run_in_thread(task.fn, args))
+async def _call(task: Task, slot: _Slot) -> Any:
+    if task.retry is None:
+        value = await _one_call(task, slot)
     else:
 
         def attempt() -> Any:
-            return _one_call(task, args, slot)
+            return _one_call(task, slot)
 
         value = await call_with_retry(
             attempt,
@@ -122,10 +165,25 @@ async def _call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
 class _Slot:
     """One running task: its asyncio task, its timer, and whether its result is recorded."""
 
-    __slots__ = ("atask", "attempts", "closed", "index", "run", "started", "timed_out", "timer")
+    __slots__ = (
+        "atask",
+        "attempts",
+        "closed",
+        "index",
+        "kwargs",
+        "run",
+        "started",
+        "state",
+        "timed_out",
+        "timer",
+    )
 
-    def __init__(self, run: _TierRun, index: int, started: float) -> None:
+    def __init__(
+        self, run: _TierRun, index: int, started: float, state: Any, kwargs: dict[str, Any]
+    ) -> None:
         self.run = run
+        self.state = state
+        self.kwargs = kwargs
         self.index = index
         self.started = started
         self.attempts = 1
@@ -170,6 +228,7 @@ class _TierRun:
         "running",
         "runtime",
         "soft_passed",
+        "sources",
         "start",
         "state",
         "tier",
@@ -181,12 +240,13 @@ class _TierRun:
     def __init__(
         self,
         tier: Tier,
-        state: Mapping[str, Any],
+        state: Any,
         runtime: Any,
         mode: str,
         observers: tuple[TierObserver, ...],
         loop: asyncio.AbstractEventLoop,
         memo: TaskMemo | None = None,
+        config: Any = None,
     ) -> None:
         self.tier = tier
         self.memo = memo
@@ -216,8 +276,18 @@ class _TierRun:
         self.done: asyncio.Future[None] = loop.create_future()
         self.start = loop.time()
         self.deadline = self.start + tier.timeout
+        enclosing = ENCLOSING_DEADLINE.get()
+        if enclosing is not None:
+            margin = min(_NESTED_MARGIN, 0.1 * max(enclosing - self.start, 0.0))
+            self.deadline = min(self.deadline, enclosing - margin)
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
+        self.sources: dict[str, Any] = {
+            "runtime": runtime,
+            "config": config,
+            "writer": writer or _no_writer,
+            "store": getattr(runtime, "store", None) if runtime is not None else None,
+        }
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -261,10 +331,20 @@ class _TierRun:
         state = self.state
         if task.depends_on:
             values = self.values
-            state = {**state, **{key: values[d] for d, key in self.tier.dependency_keys[i]}}
-        args = (state, self.runtime) if task.takes_runtime else (state,)
+            state = _with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
+        kwargs = _EMPTY
+        if task.inject:
+            sources = self.sources
+            kwargs = {
+                param: value
+                for param, source, has_default in task.inject
+                if (value := sources[source]) is not None or not has_default
+            }
         now = loop.time()
-        slot = _Slot(self, i, now)
+        slot = _Slot(self, i, now, state, kwargs)
+        self.running[i] = slot
+        if self.emit is not None:
+            self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
         if (
             task.is_async
             and task.retry is None
@@ -272,13 +352,18 @@ class _TierRun:
             and task.breaker is None
             and task.hedge_state is None
         ):
-            coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
+            try:
+                coro = task.fn(state, **kwargs)  # the fast path: no wrapper coroutine at all
+            except Exception as exc:  # raised before its first await: this task's failure only
+                coro = _raise(exc)
         else:
-            coro = _invoke(task, args, slot)
-        self.running[i] = slot
-        if self.emit is not None:
-            self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
-        atask = loop.create_task(coro)
+            coro = _invoke(task, slot)
+        # The task's own end, for a tier run inside it (map_task, a nested run_tier).
+        token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
+        try:
+            atask = loop.create_task(coro)
+        finally:
+            ENCLOSING_DEADLINE.reset(token)
         slot.atask = atask
         atask.add_done_callback(slot.on_done)
         if now + task.timeout < self.deadline:
@@ -308,8 +393,14 @@ class _TierRun:
                 if self.memo is not None:
                     self.memo.save(task.name, value)
             else:
-                if isinstance(error, KeyboardInterrupt | SystemExit):
+                if isinstance(error, GraphBubbleUp | KeyboardInterrupt | SystemExit):
+                    # An interrupt or a hand-off ends the node, as LangGraph ends a node: the
+                    # tier re-raises it untouched and its other tasks are cancelled. Not a
+                    # failure, so no observer hears of it.
                     self.fatal = error
+                    if not self.done.done():
+                        self.done.set_result(None)
+                    return
                 status = _status_of(error)
         result = TaskResult(
             task.name,
@@ -331,7 +422,6 @@ class _TierRun:
         if atask is not None:
             atask.cancel()
             _STRAGGLERS.add(atask)
-        _abandoned += 1
         elapsed = self.loop.time() - slot.started
         if which not in ("task", "tier"):  # a strategy's loser, or the caller was cancelled
             self.record(
@@ -348,13 +438,25 @@ class _TierRun:
                 ),
             )
             return
-        _log.warning(
-            "abandoned task %s in tier %s after %.3fs (%s budget)",
-            task.name,
-            self.tier.name,
-            elapsed,
-            which,
-        )
+        _abandoned += 1
+        if not task.is_async and pool_saturated():
+            _log.warning(
+                "abandoned sync task %s in tier %s after %.3fs (%s budget): every sync worker "
+                "thread is busy with blocked tasks, so it may not have started; give those "
+                "tasks client timeouts their backends honour",
+                task.name,
+                self.tier.name,
+                elapsed,
+                which,
+            )
+        else:
+            _log.warning(
+                "abandoned task %s in tier %s after %.3fs (%s budget)",
+                task.name,
+                self.tier.name,
+                elapsed,
+                which,
+            )
         error = TaskTimeoutError(
             task=task.name,
             tier=self.tier.name,
@@ -470,6 +572,16 @@ class _TierRun:
                     ),
                 )
 
+    def halt(self) -> None:
+        """Cancel every running task and record nothing: the node is ending without a result
+        (the caller was cancelled, or a task raised an interrupt or ``KeyboardInterrupt``)."""
+        self.closing = True
+        for slot in list(self.running.values()):
+            self.close_slot(slot)
+            if slot.atask is not None:
+                slot.atask.cancel()
+                _STRAGGLERS.add(slot.atask)
+
     async def execute(self) -> TierResult:
         timer = self.loop.call_at(self.deadline, self.on_deadline)
         soft = None
@@ -484,14 +596,14 @@ class _TierRun:
             if self.open:
                 await self.done
         except asyncio.CancelledError:
-            self.close("cancelled")
+            self.halt()  # the caller's choice, not the tasks' failure: nothing is recorded
             raise
         finally:
             timer.cancel()
             if soft is not None:
                 soft.cancel()
         if self.fatal is not None:
-            self.close("cancelled")
+            self.halt()
             raise self.fatal
         if self.memo is not None:
             await self.memo.clear(self.deadline - self.loop.time())
@@ -511,7 +623,7 @@ class _TierRun:
 
 async def run_tier(
     tier: Tier,
-    state: Mapping[str, Any],
+    state: Any,
     runtime: Any = None,
     *,
     mode: str = "default",
@@ -521,8 +633,11 @@ async def run_tier(
 
     Args:
         tier: The tier to run.
-        state: The graph state (any mapping); each task receives it.
-        runtime: LangGraph's ``Runtime``, passed to tasks that take it. When it has a
+        state: What the node received: the graph state (a dict, a Pydantic model, a
+            dataclass, a list...) or a ``Send`` payload of any type; each task receives it.
+        runtime: LangGraph's ``Runtime``, passed to tasks that take it; inside a graph node it
+            defaults to the node's own. The node's ``config`` is read from the context, as
+            ``langgraph.config.get_config()`` does. When it has a
             ``stream_writer``, a ``task_started`` and a ``task_finished`` event per task go to
             LangGraph's ``custom`` stream.
         mode: A label for metrics (a mode name declared in code, never user text).
@@ -533,8 +648,10 @@ async def run_tier(
         Every task's result; failed, timed-out and disabled tasks carry their defaults.
 
     Raises:
-        TypeError: If ``tier`` is not a ``Tier`` or ``state`` is not a mapping.
+        TypeError: If ``tier`` is not a ``Tier``.
         ConfigError: A ``durable`` tier runs without a store or checkpointer.
+        GraphBubbleUp: A task's ``interrupt()`` or ``Command(graph=Command.PARENT)``, re-raised
+            untouched (the tier's other tasks are cancelled), as from a plain node.
         KeyboardInterrupt, SystemExit: Re-raised from a task; they are never swallowed.
 
     Example:
@@ -545,18 +662,21 @@ async def run_tier(
     """
     if not isinstance(tier, Tier):
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
-    if not isinstance(state, Mapping):
-        raise TypeError(
-            f"state: expected a mapping such as the graph state dict, got {type(state).__name__}"
-        )
     if not isinstance(mode, str) or not mode:
         raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
     obs = get_default_observers() if observers is None else tuple(observers)
     loop = asyncio.get_running_loop()
     if not tier.enabled:
         return _skip_all(tier, mode, obs)
+    config = var_child_runnable_config.get()
+    if runtime is None and config is not None:
+        runtime = config.get(_CONF, _EMPTY).get(_RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
-    return await _TierRun(tier, state, runtime, mode, obs, loop, memo).execute()
+    return await _TierRun(tier, state, runtime, mode, obs, loop, memo, config).execute()
+
+
+async def _raise(exc: Exception) -> Any:
+    raise exc
 
 
 def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:

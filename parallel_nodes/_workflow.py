@@ -193,7 +193,8 @@ class ParallelBaseWorkflow(ABC):
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:
         result = await run_tier(tier, state, runtime, mode=self.mode, observers=self._observers)
-        return state_update(result)
+        update: dict[str, Any] = state_update(result, tier=tier)
+        return update
 
     async def parallel_retrieval_node(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
         """Tier 1: retrieval, tool suggestion and memory, at once."""
