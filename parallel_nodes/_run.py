@@ -19,6 +19,8 @@ from typing import Any, Final
 
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
@@ -83,6 +85,15 @@ def _with_values(state: Any, values: Mapping[str, Any]) -> Any:
         known = {f.name for f in dataclasses.fields(state)}
         return dataclasses.replace(state, **{k: v for k, v in values.items() if k in known})
     return state  # a list or a scalar has no keys to add the values under
+
+
+def _is_update(value: Any) -> bool:
+    """Whether LangGraph could apply ``value`` as a node's update."""
+    if value is None or isinstance(value, Mapping | Command | BaseModel):
+        return True
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, Mapping | Command) for v in value)
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
 def _status_of(exc: BaseException) -> TaskStatus:
@@ -152,6 +163,8 @@ async def _call(task: Task, slot: _Slot) -> Any:
             tier=slot.run.tier.name,
             counter=slot,
         )
+    if task.returns == "update" and not _is_update(value):
+        raise InvalidOutputError(task=task.name, expected=dict, got=type(value))
     expected = task.output_type
     if expected is not None and not isinstance(value, expected):
         raise InvalidOutputError(
@@ -332,17 +345,25 @@ class _TierRun:
         if task.depends_on:
             values = self.values
             state = _with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
-        kwargs = _EMPTY
+        now = loop.time()
+        slot = _Slot(self, i, now, state, _EMPTY)
+        self.running[i] = slot
+        sources = self.sources
+        config = sources["config"]
+        gate = not task.is_async and self.emit is not None
+        if gate:
+            # An abandoned sync task runs on in its thread: what it writes to the stream after
+            # the tier has moved on is dropped, as a cancelled node writes nothing more.
+            sources = self.gated_sources(slot)
+            if config is not None:
+                conf = {**config.get(_CONF, _EMPTY), _RUNTIME_KEY: sources["runtime"]}
+                config = {**config, _CONF: conf}
         if task.inject:
-            sources = self.sources
-            kwargs = {
+            slot.kwargs = {
                 param: value
                 for param, source, has_default in task.inject
                 if (value := sources[source]) is not None or not has_default
             }
-        now = loop.time()
-        slot = _Slot(self, i, now, state, kwargs)
-        self.running[i] = slot
         if self.emit is not None:
             self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
         if (
@@ -351,23 +372,41 @@ class _TierRun:
             and task.output_type is None
             and task.breaker is None
             and task.hedge_state is None
+            and task.returns == "value"
         ):
             try:
-                coro = task.fn(state, **kwargs)  # the fast path: no wrapper coroutine at all
+                coro = task.fn(state, **slot.kwargs)  # the fast path: no wrapper coroutine at all
             except Exception as exc:  # raised before its first await: this task's failure only
                 coro = _raise(exc)
         else:
             coro = _invoke(task, slot)
         # The task's own end, for a tier run inside it (map_task, a nested run_tier).
         token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
+        config_token = var_child_runnable_config.set(config) if gate else None
         try:
             atask = loop.create_task(coro)
         finally:
+            if config_token is not None:
+                var_child_runnable_config.reset(config_token)
             ENCLOSING_DEADLINE.reset(token)
         slot.atask = atask
         atask.add_done_callback(slot.on_done)
         if now + task.timeout < self.deadline:
             slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
+
+    def gated_sources(self, slot: _Slot) -> dict[str, Any]:
+        """The injected values, with a stream writer that goes quiet once ``slot`` is closed."""
+        emit = self.emit
+        assert emit is not None
+
+        def writer(chunk: Any) -> None:
+            if not slot.closed:
+                emit(chunk)
+
+        runtime = self.sources["runtime"]
+        if isinstance(runtime, Runtime):
+            runtime = runtime.override(stream_writer=writer)
+        return {**self.sources, "writer": writer, "runtime": runtime}
 
     def close_slot(self, slot: _Slot) -> tuple[int, Task]:
         """Mark a running task as ended: its timer off, its place free."""
