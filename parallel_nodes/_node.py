@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.runnables.config import var_child_runnable_config
@@ -20,6 +20,7 @@ from ._tier import Tier
 __all__ = [
     "ParallelNode",
     "ParallelState",
+    "both_apis",
     "merge_tier_records",
     "parallel_node",
     "state_update",
@@ -217,3 +218,15 @@ def parallel_node(
     node.__name__ = f"parallel_{name}"
     node.__qualname__ = node.__name__
     return ParallelNode(node_sync, node, name=node.__name__, trace=False, recurse=False)
+
+
+def both_apis(afn: Callable[..., Coroutine[Any, Any, Any]], name: str) -> ParallelNode:
+    """An async node method ``afn(state, runtime)`` as a node for ``invoke`` and ``ainvoke``."""
+
+    async def node(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
+        return await afn(state, runtime)
+
+    def node_sync(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
+        return run_sync(lambda: afn(state, runtime))
+
+    return ParallelNode(node_sync, node, name=name, trace=False, recurse=False)

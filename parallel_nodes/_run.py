@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -24,7 +25,13 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
-from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
+from ._errors import (
+    CircuitOpenError,
+    ConfigError,
+    InvalidOutputError,
+    TaskTimeoutError,
+    UnserializableOutputError,
+)
 from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
 from ._results import TaskResult, TaskStatus, TierResult
@@ -47,11 +54,17 @@ ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.Co
 """The loop time by which the task this code runs in must end (its timeout or its tier's
 deadline, whichever is first). A tier run inside a task ends a little before it, so what
 finished is returned before the outer timer throws it all away."""
+_LAG_WARNING: Final = 0.05
+"""A timer this late (seconds) means something held the event loop: it is reported."""
+_OWN_SHARE: Final = 0.05
+"""A sync task's run-queue time tells the machine's load only when the task itself ran at
+least this share of the process's CPU time over its run."""
 _NESTED_MARGIN: Final = 0.005
 """How much earlier than the enclosing deadline a nested tier ends: a few loop turns to return."""
 _EMPTY: Final[dict[str, Any]] = {}
 _CONF: Final = "configurable"
 _RUNTIME_KEY: Final = "__pregel_runtime"
+_CHECKPOINTER_KEY: Final = "__pregel_checkpointer"
 """Where LangGraph keeps a node's ``Runtime`` in its config (private there, so named here)."""
 
 
@@ -132,7 +145,7 @@ def _call_fn(task: Task, fn: Callable[..., Any], slot: _Slot) -> Any:
     """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
     if task.is_async:
         return fn(slot.state, **slot.kwargs)
-    return run_in_thread(fn, (slot.state,), slot.kwargs)
+    return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu)
 
 
 def _one_call(task: Task, slot: _Slot) -> Any:
@@ -182,6 +195,8 @@ class _Slot:
         "atask",
         "attempts",
         "closed",
+        "cpu",
+        "cpu0",
         "index",
         "kwargs",
         "run",
@@ -197,6 +212,8 @@ class _Slot:
         self.run = run
         self.state = state
         self.kwargs = kwargs
+        self.cpu: list[float] | None = None
+        self.cpu0 = 0.0
         self.index = index
         self.started = started
         self.attempts = 1
@@ -213,12 +230,17 @@ class _Slot:
 
     def on_timeout(self) -> None:
         if not self.closed:
-            task = self.run.tier.tasks[self.index]
-            self.run.abandon(self, task.timeout, "task")
+            run = self.run
+            task = run.tier.tasks[self.index]
+            suspects = run.lag_suspects(self.started + task.timeout, (self.index,))
+            run.abandon(self, task.timeout, "task")
+            if suspects is not None:
+                run.blame(suspects, (self.index,))
 
 
 class _TierRun:
     __slots__ = (
+        "blocking",
         "closing",
         "deadline",
         "deadline_hit",
@@ -228,6 +250,7 @@ class _TierRun:
         "finished",
         "kept",
         "kind",
+        "lag",
         "limit",
         "loop",
         "memo",
@@ -240,6 +263,7 @@ class _TierRun:
         "results",
         "running",
         "runtime",
+        "serde",
         "soft_passed",
         "sources",
         "start",
@@ -286,6 +310,8 @@ class _TierRun:
         self.closing = False
         self.deadline_hit = False
         self.fatal: BaseException | None = None
+        self.lag = 0.0
+        self.blocking: list[str] = []
         self.done: asyncio.Future[None] = loop.create_future()
         self.start = loop.time()
         self.deadline = self.start + tier.timeout
@@ -295,6 +321,8 @@ class _TierRun:
             self.deadline = min(self.deadline, enclosing - margin)
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
+        checkpointer = config.get(_CONF, _EMPTY).get(_CHECKPOINTER_KEY) if config else None
+        self.serde: Any = getattr(checkpointer, "serde", None)
         self.sources: dict[str, Any] = {
             "runtime": runtime,
             "config": config,
@@ -348,6 +376,10 @@ class _TierRun:
         now = loop.time()
         slot = _Slot(self, i, now, state, _EMPTY)
         self.running[i] = slot
+        if self.tier.has_sync:
+            slot.cpu0 = time.process_time()
+            if not task.is_async:
+                slot.cpu = [0.0, 0.0]
         sources = self.sources
         config = sources["config"]
         gate = not task.is_async and self.emit is not None
@@ -408,6 +440,28 @@ class _TierRun:
             runtime = runtime.override(stream_writer=writer)
         return {**self.sources, "writer": writer, "runtime": runtime}
 
+    def contended(self, slot: _Slot, duration: float) -> float:
+        """Seconds of the task's duration that other work of the process held the CPU.
+
+        The process's CPU time over the task's run, less the task's own (measured in its
+        worker thread), is what others ran while it waited. On a machine other processes
+        keep busy, that CPU time took longer in wall time: it is stretched by the load the
+        task itself saw (its run-queue time over its CPU time), but never beyond the wall
+        time over the process's CPU time. Only in tiers with a sync task.
+        """
+        if not self.tier.has_sync:
+            return 0.0
+        window = time.process_time() - slot.cpu0
+        others = window
+        stretch = 1.0
+        cpu = slot.cpu
+        if cpu is not None:
+            own, waited = cpu
+            others -= own
+            if own > _OWN_SHARE * window:  # a task mostly asleep (on I/O) says little of load
+                stretch = max(1.0, min(1.0 + waited / own, duration / window))
+        return min(max(others, 0.0) * stretch, duration)
+
     def close_slot(self, slot: _Slot) -> tuple[int, Task]:
         """Mark a running task as ended: its timer off, its place free."""
         slot.closed = True
@@ -429,7 +483,11 @@ class _TierRun:
             if error is None:
                 status = TaskStatus.OK
                 value = atask.result()
-                if self.memo is not None:
+                if self.serde is not None and task.returns == "value":
+                    error = self.unserializable(task, value)
+                    if error is not None:
+                        status = TaskStatus.INVALID_OUTPUT
+                if self.memo is not None and error is None:
                     self.memo.save(task.name, value)
             else:
                 if isinstance(error, GraphBubbleUp | KeyboardInterrupt | SystemExit):
@@ -450,8 +508,23 @@ class _TierRun:
             error,
             task.output_key,
             started=slot.started - self.start,
+            contended=self.contended(slot, duration),
         )
         self.record(i, result)
+
+    def unserializable(self, task: Task, value: Any) -> UnserializableOutputError | None:
+        """The error for a value the graph's checkpointer could not save, if it cannot.
+
+        Costs one serialisation per task value, and only in graphs with a checkpointer: the
+        price of failing this task alone instead of the whole graph at checkpoint time.
+        """
+        try:
+            self.serde.dumps_typed(value)
+        except Exception as exc:
+            return UnserializableOutputError(
+                task=task.name, key=task.output_key, got=type(value), reason=str(exc)
+            )
+        return None
 
     def abandon(self, slot: _Slot, budget: float, which: str) -> None:
         global _abandoned
@@ -515,6 +588,7 @@ class _TierRun:
                 error,
                 task.output_key,
                 started=slot.started - self.start,
+                contended=self.contended(slot, elapsed),
             ),
         )
 
@@ -579,7 +653,50 @@ class _TierRun:
         if self.open == 0:
             return
         self.deadline_hit = True
+        victims = tuple(self.running)
+        suspects = self.lag_suspects(self.deadline, victims)
         self.close("tier")
+        if suspects is not None:
+            self.blame(suspects, victims)
+
+    # -- a blocked loop ---------------------------------------------------------------------
+
+    def lag_suspects(self, due: float, victims: tuple[int, ...]) -> list[str] | None:
+        """When a timer fires late, the tasks that may have held the loop; else ``None``.
+
+        A timer runs late only when a callback ran long: an async task doing sync work. The
+        culprit is a task that ended at or after the timer was due (its last step was the long
+        one), or an async task still running; never the task whose timer it is.
+        """
+        lag = self.loop.time() - due
+        if lag < _LAG_WARNING:
+            return None
+        self.lag = max(self.lag, lag)
+        tasks = self.tier.tasks
+        suspects = [
+            r.name
+            for r in self.results
+            if r is not None
+            and r.status is TaskStatus.OK
+            and self.start + r.started + r.duration >= due
+        ]
+        suspects += [tasks[i].name for i in self.running if i not in victims and tasks[i].is_async]
+        return suspects
+
+    def blame(self, suspects: list[str], victims: tuple[int, ...]) -> None:
+        """Name the suspects in the record, a log line, and each victim's error."""
+        self.blocking.extend(n for n in suspects if n not in self.blocking)
+        names = [self.tier.tasks[i].name for i in victims]
+        note = (
+            f"the event loop was blocked for {self.lag:.3f}s before this timeout could fire, "
+            f"likely by {suspects or 'code outside this tier'}; an async task doing sync work "
+            "should be a sync task (it then runs in a thread)"
+        )
+        _log.warning("tier %s: %s; timed out because of it: %s", self.tier.name, note, names)
+        for i in victims:
+            result = self.results[i]
+            if result is not None and result.error is not None:
+                result.error.add_note(note)
 
     def close(self, which: str) -> None:
         """Give every task without a result its default: abandon the running, drop the rest."""
@@ -654,6 +771,8 @@ class _TierRun:
             wall_time=self.loop.time() - self.start,
             deadline_exceeded=self.deadline_hit,
             winner=self.winner,
+            loop_lag=self.lag,
+            blocking=tuple(self.blocking),
         )
         if self.observers:
             notify_tier(self.observers, result)

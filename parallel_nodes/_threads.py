@@ -14,6 +14,7 @@ import contextvars
 import inspect
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,23 @@ _Job = tuple[
     Callable[..., Any],
     tuple[Any, ...],
     dict[str, Any],
+    "list[float] | None",
 ]
+
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+
+
+def _queue_wait() -> float:
+    """Seconds this thread has spent runnable but not running (Linux), 0.0 elsewhere.
+
+    What the machine's other load cost the thread: it stretches CPU work into more wall time,
+    and the speedup must not count that stretch as work done at once.
+    """
+    try:
+        with open(_SCHEDSTAT, "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _set_result(fut: asyncio.Future[Any], value: Any) -> None:
@@ -95,15 +112,22 @@ class _DaemonPool:
             with self._lock:
                 self._idle -= 1
                 self._queued -= 1
-            loop, fut, ctx, fn, args, kwargs = job
+            loop, fut, ctx, fn, args, kwargs, cpu = job
             if not fut.cancelled():  # abandoned before it started: don't run it at all
+                if cpu is not None:
+                    cpu0, wait0 = time.thread_time(), _queue_wait()
+                setter: Callable[[asyncio.Future[Any], Any], None]
                 try:
-                    value = ctx.run(fn, *args, **kwargs)
+                    payload = ctx.run(fn, *args, **kwargs)
+                    setter = _set_result
                 except BaseException as exc:  # handed to the awaiting task, which re-raises
-                    _deliver(loop, _set_exception, fut, exc)
-                else:
-                    _deliver(loop, _set_result, fut, value)
-            del job, loop, fut, ctx, fn, args, kwargs
+                    payload, setter = exc, _set_exception
+                if cpu is not None:  # before the result is delivered, so it is read complete
+                    cpu[0] += time.thread_time() - cpu0
+                    cpu[1] += _queue_wait() - wait0
+                _deliver(loop, setter, fut, payload)
+                del payload
+            del job, loop, fut, ctx, fn, args, kwargs, cpu
 
 
 def _deliver(
@@ -121,16 +145,23 @@ _POOL = _DaemonPool(_MAX_WORKERS)
 
 
 async def run_in_thread(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None = None,
+    cpu: list[float] | None = None,
 ) -> Any:
     """Run a sync ``fn(*args, **kwargs)`` in a daemon worker, with the caller's context
     variables. An awaitable it returns is awaited here, on the caller's loop.
 
     Cancelling the awaiting task returns at once; the thread finishes on its own.
+
+    Args:
+        cpu: When given, ``[cpu seconds, run-queue seconds]`` the call adds to, measured in the
+            worker (``time.thread_time()`` and the thread's scheduler statistics).
     """
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[Any] = loop.create_future()
-    _POOL.submit((loop, fut, contextvars.copy_context(), fn, args, kwargs or {}))
+    _POOL.submit((loop, fut, contextvars.copy_context(), fn, args, kwargs or {}, cpu))
     value = await fut
     if inspect.isawaitable(value):  # `lambda s: client.aget(s)`: a sync callable, async work
         value = await value

@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.types import Command, interrupt
 
-from parallel_nodes import Task
+from parallel_nodes import ParallelBaseWorkflow, Task
 from tests.conformance._graphs import CONFIG, as_tier, one_node, saver
 
 
@@ -63,3 +63,20 @@ def test_a_stubborn_straggler_cannot_hold_a_sync_invoke() -> None:
     start = time.perf_counter()
     assert graph.invoke({})["answer"] == "d"
     assert time.perf_counter() - start < 5 * deadline  # not the 1 s the task keeps running
+
+
+def test_a_workflow_runs_under_invoke() -> None:
+    class Echo(ParallelBaseWorkflow):
+        async def _rag_retrieval_task(self, state: Any, runtime: Any) -> Any:
+            return [f"doc for {state['question']}"]
+
+        def _tool_suggestion_task(self, state: Any, runtime: Any) -> Any:
+            return ["calculator"]
+
+        async def _generate(self, state: Any, runtime: Any) -> dict[str, Any]:
+            return {"answer": " ".join(state["rag_retrieval"])}
+
+    graph = Echo(config={"metrics": False}).compile()
+    out = graph.invoke({"question": "q"})
+    assert out["answer"] == "doc for q"
+    assert out["tool_suggestion"] == ["calculator"]
