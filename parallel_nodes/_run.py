@@ -54,6 +54,8 @@ ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.Co
 """The loop time by which the task this code runs in must end (its timeout or its tier's
 deadline, whichever is first). A tier run inside a task ends a little before it, so what
 finished is returned before the outer timer throws it all away."""
+_TIMEOUTS: Final = ("task", "tier", "idle")
+"""The budgets whose end abandons a task as timed out (not as a strategy's loser)."""
 _LAG_WARNING: Final = 0.05
 """A timer this late (seconds) means something held the event loop: it is reported."""
 _OWN_SHARE: Final = 0.05
@@ -194,9 +196,11 @@ class _Slot:
     __slots__ = (
         "atask",
         "attempts",
+        "beat",
         "closed",
         "cpu",
         "cpu0",
+        "idle_timer",
         "index",
         "kwargs",
         "run",
@@ -214,6 +218,8 @@ class _Slot:
         self.kwargs = kwargs
         self.cpu: list[float] | None = None
         self.cpu0 = 0.0
+        self.beat = started
+        self.idle_timer: asyncio.TimerHandle | None = None
         self.index = index
         self.started = started
         self.attempts = 1
@@ -227,6 +233,19 @@ class _Slot:
             _forget(atask)
         else:
             self.run.finish(self, atask)
+
+    def on_idle(self) -> None:
+        """The idle timer: abandon a task silent for its idle timeout, else look again later."""
+        if self.closed:
+            return
+        run = self.run
+        idle = run.tier.tasks[self.index].idle_timeout
+        assert idle is not None
+        due = self.beat + idle
+        if run.loop.time() >= due:
+            run.abandon(self, idle, "idle")
+        else:
+            self.idle_timer = run.loop.call_at(due, self.on_idle)
 
     def on_timeout(self) -> None:
         if not self.closed:
@@ -382,11 +401,9 @@ class _TierRun:
                 slot.cpu = [0.0, 0.0]
         sources = self.sources
         config = sources["config"]
-        gate = not task.is_async and self.emit is not None
+        gate = (not task.is_async and self.emit is not None) or task.idle_timeout is not None
         if gate:
-            # An abandoned sync task runs on in its thread: what it writes to the stream after
-            # the tier has moved on is dropped, as a cancelled node writes nothing more.
-            sources = self.gated_sources(slot)
+            sources = self.task_sources(slot, task)
             if config is not None:
                 conf = {**config.get(_CONF, _EMPTY), _RUNTIME_KEY: sources["runtime"]}
                 config = {**config, _CONF: conf}
@@ -425,19 +442,43 @@ class _TierRun:
         atask.add_done_callback(slot.on_done)
         if now + task.timeout < self.deadline:
             slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
+        idle = task.idle_timeout
+        if idle is not None and now + idle < self.deadline:
+            slot.beat = now
+            slot.idle_timer = loop.call_at(now + idle, slot.on_idle)
 
-    def gated_sources(self, slot: _Slot) -> dict[str, Any]:
-        """The injected values, with a stream writer that goes quiet once ``slot`` is closed."""
-        emit = self.emit
-        assert emit is not None
+    def task_sources(self, slot: _Slot, task: Task) -> dict[str, Any]:
+        """The injected values for one task, when its stream writer or heartbeat must differ.
+
+        An abandoned sync task runs on in its thread: what it writes to the stream after the
+        tier has moved on is dropped, as a cancelled node writes nothing more. A task with an
+        idle timeout gets a ``runtime.heartbeat`` (and, under ``refresh_on="auto"``, a stream
+        writer) that refreshes its idle timer, and still reaches the node's own.
+        """
+        emit = self.emit or _no_writer
+        quiet_when_closed = not task.is_async
+        beat_on_write = task.idle_timeout is not None and task.refresh_on == "auto"
+        clock = self.loop.time  # the loop's monotonic clock, safe to read from a worker thread
 
         def writer(chunk: Any) -> None:
-            if not slot.closed:
-                emit(chunk)
+            if quiet_when_closed and slot.closed:
+                return
+            if beat_on_write:
+                slot.beat = clock()
+            emit(chunk)
 
         runtime = self.sources["runtime"]
         if isinstance(runtime, Runtime):
-            runtime = runtime.override(stream_writer=writer)
+            overrides: dict[str, Any] = {"stream_writer": writer}
+            if task.idle_timeout is not None:
+                node_heartbeat = runtime.heartbeat
+
+                def heartbeat() -> None:
+                    slot.beat = clock()
+                    node_heartbeat()
+
+                overrides["heartbeat"] = heartbeat
+            runtime = runtime.override(**overrides)
         return {**self.sources, "writer": writer, "runtime": runtime}
 
     def contended(self, slot: _Slot, duration: float) -> float:
@@ -467,6 +508,8 @@ class _TierRun:
         slot.closed = True
         if slot.timer is not None:
             slot.timer.cancel()
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
         i = slot.index
         del self.running[i]
         return i, self.tier.tasks[i]
@@ -530,12 +573,12 @@ class _TierRun:
         global _abandoned
         i, task = self.close_slot(slot)
         atask = slot.atask
-        slot.timed_out = which in ("task", "tier")
+        slot.timed_out = which in _TIMEOUTS
         if atask is not None:
             atask.cancel()
             _STRAGGLERS.add(atask)
         elapsed = self.loop.time() - slot.started
-        if which not in ("task", "tier"):  # a strategy's loser, or the caller was cancelled
+        if which not in _TIMEOUTS:  # a strategy's loser, or the caller was cancelled
             self.record(
                 i,
                 TaskResult(
