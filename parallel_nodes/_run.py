@@ -59,8 +59,10 @@ _TIMEOUTS: Final = ("task", "tier", "idle")
 _LAG_WARNING: Final = 0.05
 """A timer this late (seconds) means something held the event loop: it is reported."""
 _OWN_SHARE: Final = 0.05
-"""A sync task's run-queue time tells the machine's load only when the task itself ran at
-least this share of the process's CPU time over its run."""
+_BUSY_SHARE: Final = 0.2
+"""A sync task's wall time over the process's CPU time tells the machine's load only when the
+task ran at least ``_OWN_SHARE`` of that CPU time, and the process was on the CPU for at least
+``_BUSY_SHARE`` of the task's wall time."""
 _NESTED_MARGIN: Final = 0.005
 """How much earlier than the enclosing deadline a nested tier ends: a few loop turns to return."""
 _EMPTY: Final[dict[str, Any]] = {}
@@ -398,7 +400,7 @@ class _TierRun:
         if self.tier.has_sync:
             slot.cpu0 = time.process_time()
             if not task.is_async:
-                slot.cpu = [0.0, 0.0]
+                slot.cpu = [0.0]
         sources = self.sources
         config = sources["config"]
         gate = (not task.is_async and self.emit is not None) or task.idle_timeout is not None
@@ -485,22 +487,23 @@ class _TierRun:
         """Seconds of the task's duration that other work of the process held the CPU.
 
         The process's CPU time over the task's run, less the task's own (measured in its
-        worker thread), is what others ran while it waited. On a machine other processes
-        keep busy, that CPU time took longer in wall time: it is stretched by the load the
-        task itself saw (its run-queue time over its CPU time), but never beyond the wall
-        time over the process's CPU time. Only in tiers with a sync task.
+        worker thread), is what others ran while it waited. When the task itself was busy on
+        the CPU, a machine that other processes load stretched that CPU time into more wall
+        time, by the task's duration over the process's CPU time: that stretch counts too.
+        Only in tiers with a sync task.
         """
         if not self.tier.has_sync:
             return 0.0
         window = time.process_time() - slot.cpu0
         others = window
         stretch = 1.0
-        cpu = slot.cpu
-        if cpu is not None:
-            own, waited = cpu
+        if slot.cpu is not None:
+            own = slot.cpu[0]
             others -= own
-            if own > _OWN_SHARE * window:  # a task mostly asleep (on I/O) says little of load
-                stretch = max(1.0, min(1.0 + waited / own, duration / window))
+            # Only a task busy on the CPU, in a busy process, tells the machine's load; one
+            # mostly asleep on I/O says nothing of it.
+            if own > _OWN_SHARE * window and window > _BUSY_SHARE * duration:
+                stretch = max(1.0, duration / window)
         return min(max(others, 0.0) * stretch, duration)
 
     def close_slot(self, slot: _Slot) -> tuple[int, Task]:
