@@ -41,12 +41,13 @@ from ._task import Task
 from ._threads import pool_saturated, run_in_thread
 from ._tier import Tier
 
-__all__ = ["abandoned_total", "run_tier", "straggler_count"]
+__all__ = ["abandoned_total", "run_tier", "starved_total", "straggler_count"]
 
 _log = logging.getLogger("parallel_nodes")
 
 _STRAGGLERS: set[asyncio.Task[Any]] = set()
 _abandoned = 0
+_starved = 0
 
 ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
     "parallel_nodes_enclosing_deadline", default=None
@@ -84,6 +85,15 @@ def straggler_count() -> int:
 def abandoned_total() -> int:
     """Tasks abandoned at a timeout or deadline since the process started."""
     return _abandoned
+
+
+def starved_total() -> int:
+    """Sync tasks timed out while every sync worker thread was busy, since the process started.
+
+    A rise means workers are held by blocked tasks (give their backends client timeouts); the
+    pool recovers when they return.
+    """
+    return _starved
 
 
 def _forget(atask: asyncio.Task[Any]) -> None:
@@ -573,7 +583,7 @@ class _TierRun:
         return None
 
     def abandon(self, slot: _Slot, budget: float, which: str) -> None:
-        global _abandoned
+        global _abandoned, _starved
         i, task = self.close_slot(slot)
         atask = slot.atask
         slot.timed_out = which in _TIMEOUTS
@@ -598,6 +608,7 @@ class _TierRun:
             return
         _abandoned += 1
         if not task.is_async and pool_saturated():
+            _starved += 1
             _log.warning(
                 "abandoned sync task %s in tier %s after %.3fs (%s budget): every sync worker "
                 "thread is busy with blocked tasks, so it may not have started; give those "
