@@ -11,34 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final
 
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
-from langgraph.types import Command
-from pydantic import BaseModel
 
+from ._call import invoke, raise_later, status_of, with_values
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
 from ._errors import (
-    CircuitOpenError,
     ConfigError,
-    InvalidOutputError,
     TaskTimeoutError,
     UnserializableOutputError,
 )
-from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
 from ._results import TaskResult, TaskStatus, TierResult
-from ._retry import call_with_retry
 from ._strategy import StrategyKind
 from ._task import Task
-from ._threads import pool_saturated, run_in_thread
+from ._threads import pool_saturated
 from ._tier import Tier
 
 __all__ = ["abandoned_total", "run_tier", "starved_total", "straggler_count"]
@@ -100,106 +94,6 @@ def _forget(atask: asyncio.Task[Any]) -> None:
     _STRAGGLERS.discard(atask)
     if not atask.cancelled():
         atask.exception()  # mark it retrieved: an abandoned failure is already recorded
-
-
-def _with_values(state: Any, values: Mapping[str, Any]) -> Any:
-    """The state with the dependencies' values added, in the state's own type."""
-    if isinstance(state, Mapping):
-        return {**state, **values}
-    if isinstance(state, BaseModel):
-        return state.model_copy(update=dict(values))
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        known = {f.name for f in dataclasses.fields(state)}
-        return dataclasses.replace(state, **{k: v for k, v in values.items() if k in known})
-    return state  # a list or a scalar has no keys to add the values under
-
-
-def _is_update(value: Any) -> bool:
-    """Whether LangGraph could apply ``value`` as a node's update."""
-    if value is None or isinstance(value, Mapping | Command | BaseModel):
-        return True
-    if isinstance(value, list | tuple):
-        return all(isinstance(v, Mapping | Command) for v in value)
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
-
-
-def _status_of(exc: BaseException) -> TaskStatus:
-    if isinstance(exc, TaskTimeoutError):
-        return TaskStatus.TIMEOUT
-    if isinstance(exc, CircuitOpenError):
-        return TaskStatus.CIRCUIT_OPEN
-    if isinstance(exc, InvalidOutputError):
-        return TaskStatus.INVALID_OUTPUT
-    return TaskStatus.ERROR
-
-
-async def _invoke(task: Task, slot: _Slot) -> Any:
-    """The slow path: sync functions, retries, breakers and output checks."""
-    breaker = task.breaker
-    if breaker is None:
-        return await _call(task, slot)
-    await breaker.check()  # raises CircuitOpenError: the task gets its default at once
-    try:
-        value = await _call(task, slot)
-    except asyncio.CancelledError:
-        # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
-        await (breaker.record_failure() if slot.timed_out else breaker.release())
-        raise
-    except GraphBubbleUp:  # an interrupt or a hand-off is not the backend failing
-        await breaker.release()
-        raise
-    except Exception:
-        await breaker.record_failure()
-        raise
-    await breaker.record_success()
-    return value
-
-
-def _call_fn(task: Task, fn: Callable[..., Any], slot: _Slot) -> Any:
-    """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
-    if task.is_async:
-        return fn(slot.state, **slot.kwargs)
-    return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu)
-
-
-def _one_call(task: Task, slot: _Slot) -> Any:
-    """One attempt: a plain call, or a hedged call over the task's replicas."""
-    hedge_state = task.hedge_state
-    if hedge_state is None:
-        return _call_fn(task, task.fn, slot)
-
-    async def call(fn: Any) -> Any:
-        return await _call_fn(task, fn, slot)
-
-    return hedged_call(hedge_state, task.hedge, call)
-
-
-async def _call(task: Task, slot: _Slot) -> Any:
-    if task.retry is None:
-        value = await _one_call(task, slot)
-    else:
-
-        def attempt() -> Any:
-            return _one_call(task, slot)
-
-        value = await call_with_retry(
-            attempt,
-            task.retry,
-            budget=task.timeout,
-            task=task.name,
-            tier=slot.run.tier.name,
-            counter=slot,
-        )
-    if task.returns == "update" and not _is_update(value):
-        raise InvalidOutputError(task=task.name, expected=dict, got=type(value))
-    expected = task.output_type
-    if expected is not None and not isinstance(value, expected):
-        raise InvalidOutputError(
-            task=task.name,
-            expected=expected if isinstance(expected, type) else expected[0],
-            got=type(value),
-        )
-    return value
 
 
 class _Slot:
@@ -403,7 +297,7 @@ class _TierRun:
         state = self.state
         if task.depends_on:
             values = self.values
-            state = _with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
+            state = with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
         now = loop.time()
         slot = _Slot(self, i, now, state, _EMPTY)
         self.running[i] = slot
@@ -438,9 +332,9 @@ class _TierRun:
             try:
                 coro = task.fn(state, **slot.kwargs)  # the fast path: no wrapper coroutine at all
             except Exception as exc:  # raised before its first await: this task's failure only
-                coro = _raise(exc)
+                coro = raise_later(exc)
         else:
-            coro = _invoke(task, slot)
+            coro = invoke(task, slot)
         # The task's own end, for a tier run inside it (map_task, a nested run_tier).
         token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
         config_token = var_child_runnable_config.set(config) if gate else None
@@ -554,7 +448,7 @@ class _TierRun:
                     if not self.done.done():
                         self.done.set_result(None)
                     return
-                status = _status_of(error)
+                status = status_of(error)
         result = TaskResult(
             task.name,
             status,
@@ -888,10 +782,6 @@ async def run_tier(
         runtime = config.get(_CONF, _EMPTY).get(_RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
     return await _TierRun(tier, state, runtime, mode, obs, loop, memo, config).execute()
-
-
-async def _raise(exc: Exception) -> Any:
-    raise exc
 
 
 def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:
