@@ -61,8 +61,10 @@ _BUSY_SHARE: Final = 0.2
 """A sync task's wall time over the process's CPU time tells the machine's load only when the
 task ran at least ``_OWN_SHARE`` of that CPU time, and the process was on the CPU for at least
 ``_BUSY_SHARE`` of the task's wall time."""
-_NESTED_MARGIN: Final = 0.005
-"""How much earlier than the enclosing deadline a nested tier ends: a few loop turns to return."""
+_NESTED_MARGIN: Final = 0.05
+_NESTED_SHARE: Final = 0.2
+"""A nested tier ends this much earlier than the enclosing deadline (seconds, at most this
+share of the time left): the loop turns it needs to return, on a loaded machine too."""
 _EMPTY: Final[dict[str, Any]] = {}
 _CONF: Final = "configurable"
 _RUNTIME_KEY: Final = "__pregel_runtime"
@@ -188,6 +190,8 @@ class _Slot:
             self.idle_timer = run.loop.call_at(due, self.on_idle)
 
     def on_timeout(self) -> None:
+        if self.atask is not None and self.atask.done():
+            return  # it ended in the same loop turn: its result is on the way, not late
         if not self.closed:
             run = self.run
             task = run.tier.tasks[self.index]
@@ -276,7 +280,7 @@ class _TierRun:
         self.deadline = self.start + tier.timeout
         enclosing = ENCLOSING_DEADLINE.get()
         if enclosing is not None:
-            margin = min(_NESTED_MARGIN, 0.1 * max(enclosing - self.start, 0.0))
+            margin = min(_NESTED_MARGIN, _NESTED_SHARE * max(enclosing - self.start, 0.0))
             self.deadline = min(self.deadline, enclosing - margin)
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
@@ -691,7 +695,11 @@ class _TierRun:
         """Give every task without a result its default: abandon the running, drop the rest."""
         self.closing = True
         for slot in list(self.running.values()):
-            self.abandon(slot, self.tier.timeout, which)
+            atask = slot.atask
+            if atask is not None and atask.done():  # ended in this very loop turn: not late
+                self.finish(slot, atask)
+            else:
+                self.abandon(slot, self.tier.timeout, which)
         for i, task in enumerate(self.tier.tasks):
             if self.results[i] is None:
                 if not task.enabled:
