@@ -55,8 +55,10 @@ cache=.ci/cache/langgraph
 sdist="$cache/langgraph-$version"
 if [ ! -d "$sdist/tests" ]; then
   mkdir -p "$cache"
-  echo "== downloading the langgraph $version sdist"
-  python -m pip download -q --no-deps --no-binary :all: "langgraph==$version" -d "$cache"
+  if [ ! -f "$cache/langgraph-$version.tar.gz" ]; then
+    echo "== downloading the langgraph $version sdist"
+    python -m pip download -q --no-deps --no-binary :all: "langgraph==$version" -d "$cache"
+  fi
   tar -xzf "$cache/langgraph-$version.tar.gz" -C "$cache" "langgraph-$version/tests" \
     "langgraph-$version/pyproject.toml"
 fi

@@ -207,7 +207,6 @@ def render(
     runs: Mapping[str, ModeRun], comparisons: Iterable[Comparison], pending: Iterable[str]
 ) -> str:
     """The gate's report, as Markdown."""
-    plain = runs["plain"]
     lines = ["# LangGraph gate", "", "| mode | tests | passed | broken vs plain | time |"]
     lines.append("|---|---:|---:|---:|---:|")
     comps = list(comparisons)
