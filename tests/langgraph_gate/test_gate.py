@@ -1,4 +1,4 @@
-"""The gate's own plumbing: the node wrapper is invisible to LangGraph, and the comparison is fair."""
+"""The gate's plumbing: the node wrapper is invisible to LangGraph, the comparison is fair."""
 
 from __future__ import annotations
 
