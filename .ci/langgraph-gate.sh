@@ -39,9 +39,17 @@ FILES=(
   tests/test_subgraph_persistence_async.py
   tests/test_time_travel.py
   tests/test_time_travel_async.py
-  tests/test_stream_namespaces.py
   tests/test_pregel_stream_events_v3.py
+  tests/test_stream_before_builtins.py
+  tests/test_stream_data_transformers.py
   tests/test_stream_events_v3.py
+  tests/test_stream_events_v3_e2e.py
+  tests/test_stream_events_v3_kwarg_forwarding.py
+  tests/test_stream_lifecycle_transformer.py
+  tests/test_stream_messages_transformer.py
+  tests/test_stream_namespaces.py
+  tests/test_stream_subgraph_transformer.py
+  tests/test_tool_stream_handler.py
 )
 
 # What LangGraph's sdist lists in its `test` dependency group and these files import. Left out:

@@ -45,7 +45,7 @@ CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
          r"takes \d+ positional arguments? but \d+ (were|was) given"
          r"|got an unexpected keyword argument"
          r"|missing \d+ required (positional|keyword-only) arguments?"
-         r"|'Runtime' object (is not subscriptable|has no attribute)"),
+         r"|'Runtime' object (is not (subscriptable|callable)|has no attribute)"),
         ("engine refused the node at build time (ConfigError)", r"ConfigError"),
         ("a deadline of ours fired (TaskTimeoutError)", r"TaskTimeoutError"),
     )
@@ -252,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pytest-arg", action="append", default=[], help="passed to pytest")
     parser.add_argument("files", nargs="+", help="test files, relative to the sdist")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # pytest runs in the sdist, not here
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if "plain" not in modes:

@@ -143,6 +143,8 @@ def through_run_tier(node: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             return task.value
         if task.error is not None:
             raise task.error
+        if task.status is TaskStatus.CANCELLED:  # the node raised CancelledError itself
+            raise asyncio.CancelledError(f"task {name!r} was cancelled")
         raise RuntimeError(f"task {name!r} ended {task.status.value} without an error")
 
     if _is_async(fn):
@@ -151,13 +153,26 @@ def through_run_tier(node: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         async def anode(state: Any, *args: Any, **kwargs: Any) -> Any:
             return await run(state, _runtime_of(kwargs))
 
-        return anode
+        return _transparent(anode, fn)
 
     @functools.wraps(fn)
     def node_fn(state: Any, *args: Any, **kwargs: Any) -> Any:
         return _run_coroutine(run(state, _runtime_of(kwargs)))
 
-    return node_fn
+    return _transparent(node_fn, fn)
+
+
+def _transparent(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Let LangGraph look through ``wrapper`` exactly as it looks at ``fn``.
+
+    LangGraph's subgraph detection unwraps one ``__wrapped__`` level. When ``fn`` is itself a
+    decorated function, pointing past it keeps the gate's own layer out of what LangGraph sees
+    (the signature and type hints unwrap fully either way).
+    """
+    inner = getattr(fn, "__wrapped__", None)
+    if callable(inner):
+        wrapper.__wrapped__ = inner  # type: ignore[attr-defined]
+    return wrapper
 
 
 def through_parallel_node(node: str, fn: Callable[..., Any]) -> Callable[..., Any]:
