@@ -259,8 +259,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             record.update(outcome="failed", phase=report.when, error=_summary(report))
     elif report.skipped and record["outcome"] == "passed":
         record["outcome"] = "skipped"
-    if report.when == "call":
-        record["duration"] = round(report.duration, 3)
+    record["seconds"] = round(record.get("seconds", 0.0) + report.duration, 3)  # all phases
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -118,3 +118,12 @@ def test_a_known_failure_needs_a_reason(tmp_path: Path) -> None:
 
 def test_the_known_failures_file_parses() -> None:
     compare.read_known_failures(compare.KNOWN_FAILURES)
+
+
+def test_a_test_that_passes_when_rerun_alone_is_flaky_not_broken() -> None:
+    plain = _run("plain", {"a": "passed", "b": "passed"})
+    engine = _run("run_tier", {"a": "failed", "b": "failed"}, {"a": "slow", "b": "slow"})
+    rerun = _run("run_tier", {"a": "passed", "b": "failed"}, {"b": "slow"})
+    result = compare.compare(plain, engine, {}, rerun)
+    assert list(result.broken) == ["b"]
+    assert list(result.flaky) == ["a"]
