@@ -29,6 +29,7 @@ from ._errors import (
     InvalidOutputError,
     ParallelNodesError,
     TaskTimeoutError,
+    UnserializableOutputError,
 )
 from ._hedge import Hedge, HedgeState
 from ._map import map_task
@@ -79,6 +80,7 @@ __all__ = [
     "Tier",
     "TierObserver",
     "TierResult",
+    "UnserializableOutputError",
     "WorkflowState",
     "abandoned_total",
     "get_default_observers",

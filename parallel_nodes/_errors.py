@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError (also ValueError)      a Task, Tier or config value is wrong
     ├── TaskTimeoutError                   a task ran past its timeout or the tier deadline
     ├── InvalidOutputError                 a task returned a value of the wrong type
+    │   └── UnserializableOutputError      ... or one the graph's checkpointer cannot save
     └── CircuitOpenError                   a task's circuit breaker is open
 
 ``TaskTimeoutError`` deliberately does not subclass the built-in ``TimeoutError``: that one is an
@@ -20,6 +21,7 @@ __all__ = [
     "InvalidOutputError",
     "ParallelNodesError",
     "TaskTimeoutError",
+    "UnserializableOutputError",
 ]
 
 
@@ -94,6 +96,31 @@ class InvalidOutputError(ParallelNodesError):
         )
         self.task = task
         self.expected = expected
+        self.got = got
+
+
+class UnserializableOutputError(InvalidOutputError):
+    """A task returned a value the graph's checkpointer cannot serialise.
+
+    Caught when the task ends, so only that task degrades; written to state, the value would
+    fail the whole graph at checkpoint time with no task named.
+
+    Attributes:
+        task: The task's name.
+        key: The state key the value was for.
+        got: The type of the value that was returned.
+    """
+
+    def __init__(self, *, task: str, key: str, got: type, reason: str) -> None:
+        ParallelNodesError.__init__(
+            self,
+            f"task {task!r} returned a {got.__name__} for state key {key!r}, which the graph's "
+            f"checkpointer cannot serialise ({reason}); return plain data (dicts, lists, "
+            "strings, numbers, Pydantic models) or convert it before returning",
+        )
+        self.task = task
+        self.key = key
+        self.expected = object
         self.got = got
 
 
