@@ -32,11 +32,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 KNOWN_FAILURES = HERE / "known_failures.txt"
 ENGINE_MODES = ("run_tier", "parallel_node")
+DEGRADED = "degraded: "
 # A test that breaks through a mode runs once more, alone, before it counts: the suite has
 # timing-based tests, and the machine is shared. Above this many there is no point.
 RERUN_LIMIT = 300
 
-# Known causes, first match wins. Everything else is grouped by its exception type and message.
+# Known causes, matched against "<test id>\n<failure>\n<degraded tasks>", first match wins.
+# Then a degraded task names the cause; everything else is grouped by its failure line.
 CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, re.compile(pattern))
     for label, pattern in (
@@ -51,6 +53,18 @@ CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
          r"|'Runtime' object (is not (subscriptable|callable)|has no attribute)"),
         ("engine refused the node at build time (ConfigError)", r"ConfigError"),
         ("a deadline of ours fired (TaskTimeoutError)", r"TaskTimeoutError"),
+        ("the engine's task_started/task_finished events appear on LangGraph's custom stream",
+         r"parallel_nodes': 'task_|\{'parallel_n\.\.\.|\{'para\.\.\.|'parallel_node\.\.\."),
+        ("the engine's serialisability pre-check rejects a value LangGraph accepts",
+         r"UnserializableOutputError"),
+        ("a reference cycle through the engine keeps LangGraph's run loop alive until gc",
+         r"SyncPregelLoop|AsyncPregelLoop|PregelRunner"),
+        ("the update form's extra Command(update={}) breaks a non-dict (root channel) state",
+         r"can only concatenate \w+ \(not \"dict\"\)|Message dict must contain 'role'"),
+        ("the node's output shows as a list of Commands (updates/values stream, return value)",
+         r"\[\[?Command\("),
+        ("parallel_node finds subgraphs differently from LangGraph's detection",
+         r"^tests/test_subgraph_detection\.py"),
     )
 )  # fmt: skip
 
@@ -99,15 +113,23 @@ class Comparison:
     def by_cause(self) -> dict[str, list[str]]:
         groups: dict[str, list[str]] = defaultdict(list)
         for test, error in sorted(self.broken.items()):
-            groups[cause_of(error)].append(test)
+            groups[cause_of(test, error)].append(test)
         return dict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))
 
 
-def cause_of(error: str) -> str:
-    """A short label for a failure summary: a known cause, or the normalised first line."""
+def cause_of(test: str, error: str) -> str:
+    """A short label for a failure: a known cause, a degraded task, or the failure's first line.
+
+    ``error`` is the failure summary, then one ``degraded: <status> <Error>: <message>`` line
+    per task that degraded during the test (as the plugin's observer noted them).
+    """
     for label, pattern in CAUSES:
-        if pattern.search(error):
+        if pattern.search(f"{test}\n{error}"):
             return label
+    degraded = [line for line in error.splitlines() if line.startswith(DEGRADED)]
+    if degraded:
+        status_and_type = degraded[0].removeprefix(DEGRADED).split(":")[0]
+        return f"a task degraded ({status_and_type}) where the plain node raised or returned"
     first = error.splitlines()[0] if error else "(no error recorded: missing from this run)"
     first = re.sub(r"0x[0-9a-f]+", "0x…", first)
     first = re.sub(r"'[0-9a-f-]{36}'", "'<uuid>'", first)
@@ -152,7 +174,9 @@ def compare(
         if record is None:
             broken[test] = "(no error recorded: missing from this run)"
         elif record["outcome"] != "passed":
-            broken[test] = record.get("error") or f"outcome {record['outcome']}"
+            error = record.get("error") or f"outcome {record['outcome']}"
+            notes = [f"{DEGRADED}{d}" for d in record.get("degraded", ())]
+            broken[test] = "\n".join([error, *notes])
     passed_again = rerun.passed() if rerun is not None else set()
     flaky = {t: e for t, e in broken.items() if t in passed_again}
     broken = {t: e for t, e in broken.items() if t not in passed_again}

@@ -15,9 +15,10 @@ method; never a Runnable, a compiled graph, a ``partial`` or a generator) goes t
 - ``parallel_node``: the node becomes ``parallel_node(Tier(name, [Task(name, fn,
   returns="update")]))``, added to the graph as it is.
 
-Tiers get a deadline no test can reach, no retries, no default and no observers, so nothing of
-ours changes what a test sees except the route itself. ``PN_GATE_REPORT`` names a JSON file that
-receives every test's outcome (the driver, ``compare.py``, reads it).
+Tiers get a deadline no test can reach, no retries, no default, and no observer but one that
+notes degraded tasks (no metrics), so nothing of ours changes what a test sees but the route.
+``PN_GATE_REPORT`` names a JSON file that receives every test's outcome (the driver,
+``compare.py``, reads it).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from typing import Any
 
 import pytest
 
+from parallel_nodes import TaskResult, TierResult
+
 MODES = ("plain", "run_tier", "parallel_node")
 MODE_ENV = "PN_GATE_MODE"
 REPORT_ENV = "PN_GATE_REPORT"
@@ -44,7 +47,33 @@ REPORT_ENV = "PN_GATE_REPORT"
 HUGE_TIMEOUT = 1e9
 _COLLECTION = "<collection>"  # graphs built at import time are counted here
 
-_state: dict[str, Any] = {"current": _COLLECTION, "routed": {}, "outcomes": {}}
+_state: dict[str, Any] = {"current": _COLLECTION, "routed": {}, "outcomes": {}, "degraded": {}}
+
+
+class DegradedTasks:
+    """An observer that notes, against the running test, every task that degraded in a tier.
+
+    A test that fails through ``parallel_node`` often fails on a wrong value, long after the
+    cause: the tier absorbed the node's error and gave the task its default. This says so.
+    It only reads results, so it changes nothing a test sees (and exports no metrics).
+    """
+
+    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
+        if not result.degraded:
+            return
+        error = result.error
+        text = result.status.value
+        if error is not None:
+            text += f" {type(error).__name__}: {str(error).strip().splitlines()[0][:200]}"
+        notes: list[str] = _state["degraded"].setdefault(_state["current"], [])
+        if len(notes) < 5:
+            notes.append(text)
+
+    def on_tier_finished(self, result: TierResult) -> None:
+        pass
+
+
+OBSERVERS = (DegradedTasks(),)
 
 
 def gate_mode() -> str:
@@ -137,7 +166,7 @@ def through_run_tier(node: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     tier = Tier(name, [Task(name, fn, timeout=HUGE_TIMEOUT)], timeout=HUGE_TIMEOUT)
 
     async def run(state: Any, runtime: Any) -> Any:
-        result = await run_tier(tier, state, runtime, observers=())
+        result = await run_tier(tier, state, runtime, observers=OBSERVERS)
         task = result.tasks[name]
         if task.status is TaskStatus.OK:
             return task.value
@@ -182,7 +211,9 @@ def through_parallel_node(node: str, fn: Callable[..., Any]) -> Callable[..., An
     name = task_name(node)
     make_task: Callable[..., Any] = Task  # ``returns=`` is newer than the type checker's Task
     task = make_task(name, fn, timeout=HUGE_TIMEOUT, returns="update")
-    return parallel_node(Tier(name, [task], timeout=HUGE_TIMEOUT), meta_key=None, observers=())
+    return parallel_node(
+        Tier(name, [task], timeout=HUGE_TIMEOUT), meta_key=None, observers=OBSERVERS
+    )
 
 
 _ROUTES: dict[str, Callable[[str, Callable[..., Any]], Callable[..., Any]]] = {
@@ -268,8 +299,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     routed: dict[str, int] = _state["routed"]
     outcomes: dict[str, dict[str, Any]] = _state["outcomes"]
+    degraded: dict[str, list[str]] = _state["degraded"]
     for nodeid, record in outcomes.items():
         record["routed"] = routed.get(nodeid, 0)
+        if nodeid in degraded:
+            record["degraded"] = degraded[nodeid]
     from importlib.metadata import version
 
     data = {

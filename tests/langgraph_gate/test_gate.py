@@ -103,6 +103,9 @@ def test_only_tests_that_pass_plainly_count_and_causes_are_grouped() -> None:
     assert [len(v) for v in causes.values()] == [1, 1, 1]
     assert any(label.startswith("state is not a mapping") for label in causes)
     assert any(label.startswith("runtime injected by arity") for label in causes)
+    assert compare.cause_of("t", "assert 1 == 2\ndegraded: error ValueError: boom").startswith(
+        "a task degraded (error ValueError)"
+    )
 
 
 def test_a_known_failure_needs_a_reason(tmp_path: Path) -> None:
