@@ -104,7 +104,7 @@ def test_only_tests_that_pass_plainly_count_and_causes_are_grouped() -> None:
     assert any(label.startswith("state is not a mapping") for label in causes)
     assert any(label.startswith("runtime injected by arity") for label in causes)
     assert compare.cause_of("t", "assert 1 == 2\ndegraded: error ValueError: boom").startswith(
-        "a task degraded (error ValueError)"
+        "the tier absorbed the node's failure: task degraded (error ValueError)"
     )
 
 
