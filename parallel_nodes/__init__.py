@@ -36,7 +36,7 @@ from ._map import map_task
 from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
 from ._observe import TierObserver, get_default_observers, set_default_observers
 from ._results import TaskResult, TaskStatus, TierResult
-from ._run import abandoned_total, run_tier, straggler_count
+from ._run import abandoned_total, run_tier, starved_total, straggler_count
 from ._sketch import LatencySketch
 from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
 from ._task import Task
@@ -91,6 +91,7 @@ __all__ = [
     "quorum",
     "run_tier",
     "set_default_observers",
+    "starved_total",
     "straggler_count",
     "thread_count",
 ]

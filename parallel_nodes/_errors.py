@@ -50,7 +50,8 @@ class TaskTimeoutError(ParallelNodesError):
         timeout: The budget that ran out, in seconds.
         elapsed: How long the task had run when it was abandoned, in seconds.
         attempt: The attempt that was running (1-based).
-        deadline: ``"task"`` when the task's own timeout fired, ``"tier"`` for the tier deadline.
+        deadline: ``"task"`` when the task's own timeout fired, ``"tier"`` for the tier deadline,
+            ``"idle"`` when the task went silent for its ``TimeoutPolicy.idle_timeout``.
     """
 
     def __init__(
@@ -63,11 +64,15 @@ class TaskTimeoutError(ParallelNodesError):
         attempt: int,
         deadline: str = "task",
     ) -> None:
-        fix = (
-            f"raise Task(timeout=...) for {task!r} or make it faster"
-            if deadline == "task"
-            else f"raise Tier(timeout=...) for {tier!r} or make {task!r} faster"
-        )
+        if deadline == "task":
+            fix = f"raise Task(timeout=...) for {task!r} or make it faster"
+        elif deadline == "idle":
+            fix = (
+                f"call runtime.heartbeat() (or stream progress) more often in {task!r}, or raise "
+                "its TimeoutPolicy(idle_timeout=...)"
+            )
+        else:
+            fix = f"raise Tier(timeout=...) for {tier!r} or make {task!r} faster"
         super().__init__(
             f"task {task!r} in tier {tier!r} exceeded its {deadline} budget of {timeout:.3f}s "
             f"(ran {elapsed:.3f}s, attempt {attempt}); {fix}"

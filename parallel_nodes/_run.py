@@ -11,42 +11,37 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final
 
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
-from langgraph.types import Command
-from pydantic import BaseModel
 
+from ._call import invoke, raise_later, status_of, with_values
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
 from ._errors import (
-    CircuitOpenError,
     ConfigError,
-    InvalidOutputError,
     TaskTimeoutError,
     UnserializableOutputError,
 )
-from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
 from ._results import TaskResult, TaskStatus, TierResult
-from ._retry import call_with_retry
 from ._strategy import StrategyKind
 from ._task import Task
-from ._threads import pool_saturated, run_in_thread
+from ._threads import pool_saturated
 from ._tier import Tier
 
-__all__ = ["abandoned_total", "run_tier", "straggler_count"]
+__all__ = ["abandoned_total", "run_tier", "starved_total", "straggler_count"]
 
 _log = logging.getLogger("parallel_nodes")
 
 _STRAGGLERS: set[asyncio.Task[Any]] = set()
 _abandoned = 0
+_starved = 0
 
 ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
     "parallel_nodes_enclosing_deadline", default=None
@@ -54,11 +49,15 @@ ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.Co
 """The loop time by which the task this code runs in must end (its timeout or its tier's
 deadline, whichever is first). A tier run inside a task ends a little before it, so what
 finished is returned before the outer timer throws it all away."""
+_TIMEOUTS: Final = ("task", "tier", "idle")
+"""The budgets whose end abandons a task as timed out (not as a strategy's loser)."""
 _LAG_WARNING: Final = 0.05
 """A timer this late (seconds) means something held the event loop: it is reported."""
 _OWN_SHARE: Final = 0.05
-"""A sync task's run-queue time tells the machine's load only when the task itself ran at
-least this share of the process's CPU time over its run."""
+_BUSY_SHARE: Final = 0.2
+"""A sync task's wall time over the process's CPU time tells the machine's load only when the
+task ran at least ``_OWN_SHARE`` of that CPU time, and the process was on the CPU for at least
+``_BUSY_SHARE`` of the task's wall time."""
 _NESTED_MARGIN: Final = 0.005
 """How much earlier than the enclosing deadline a nested tier ends: a few loop turns to return."""
 _EMPTY: Final[dict[str, Any]] = {}
@@ -82,110 +81,19 @@ def abandoned_total() -> int:
     return _abandoned
 
 
+def starved_total() -> int:
+    """Sync tasks timed out while every sync worker thread was busy, since the process started.
+
+    A rise means workers are held by blocked tasks (give their backends client timeouts); the
+    pool recovers when they return.
+    """
+    return _starved
+
+
 def _forget(atask: asyncio.Task[Any]) -> None:
     _STRAGGLERS.discard(atask)
     if not atask.cancelled():
         atask.exception()  # mark it retrieved: an abandoned failure is already recorded
-
-
-def _with_values(state: Any, values: Mapping[str, Any]) -> Any:
-    """The state with the dependencies' values added, in the state's own type."""
-    if isinstance(state, Mapping):
-        return {**state, **values}
-    if isinstance(state, BaseModel):
-        return state.model_copy(update=dict(values))
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        known = {f.name for f in dataclasses.fields(state)}
-        return dataclasses.replace(state, **{k: v for k, v in values.items() if k in known})
-    return state  # a list or a scalar has no keys to add the values under
-
-
-def _is_update(value: Any) -> bool:
-    """Whether LangGraph could apply ``value`` as a node's update."""
-    if value is None or isinstance(value, Mapping | Command | BaseModel):
-        return True
-    if isinstance(value, list | tuple):
-        return all(isinstance(v, Mapping | Command) for v in value)
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
-
-
-def _status_of(exc: BaseException) -> TaskStatus:
-    if isinstance(exc, TaskTimeoutError):
-        return TaskStatus.TIMEOUT
-    if isinstance(exc, CircuitOpenError):
-        return TaskStatus.CIRCUIT_OPEN
-    if isinstance(exc, InvalidOutputError):
-        return TaskStatus.INVALID_OUTPUT
-    return TaskStatus.ERROR
-
-
-async def _invoke(task: Task, slot: _Slot) -> Any:
-    """The slow path: sync functions, retries, breakers and output checks."""
-    breaker = task.breaker
-    if breaker is None:
-        return await _call(task, slot)
-    await breaker.check()  # raises CircuitOpenError: the task gets its default at once
-    try:
-        value = await _call(task, slot)
-    except asyncio.CancelledError:
-        # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
-        await (breaker.record_failure() if slot.timed_out else breaker.release())
-        raise
-    except GraphBubbleUp:  # an interrupt or a hand-off is not the backend failing
-        await breaker.release()
-        raise
-    except Exception:
-        await breaker.record_failure()
-        raise
-    await breaker.record_success()
-    return value
-
-
-def _call_fn(task: Task, fn: Callable[..., Any], slot: _Slot) -> Any:
-    """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
-    if task.is_async:
-        return fn(slot.state, **slot.kwargs)
-    return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu)
-
-
-def _one_call(task: Task, slot: _Slot) -> Any:
-    """One attempt: a plain call, or a hedged call over the task's replicas."""
-    hedge_state = task.hedge_state
-    if hedge_state is None:
-        return _call_fn(task, task.fn, slot)
-
-    async def call(fn: Any) -> Any:
-        return await _call_fn(task, fn, slot)
-
-    return hedged_call(hedge_state, task.hedge, call)
-
-
-async def _call(task: Task, slot: _Slot) -> Any:
-    if task.retry is None:
-        value = await _one_call(task, slot)
-    else:
-
-        def attempt() -> Any:
-            return _one_call(task, slot)
-
-        value = await call_with_retry(
-            attempt,
-            task.retry,
-            budget=task.timeout,
-            task=task.name,
-            tier=slot.run.tier.name,
-            counter=slot,
-        )
-    if task.returns == "update" and not _is_update(value):
-        raise InvalidOutputError(task=task.name, expected=dict, got=type(value))
-    expected = task.output_type
-    if expected is not None and not isinstance(value, expected):
-        raise InvalidOutputError(
-            task=task.name,
-            expected=expected if isinstance(expected, type) else expected[0],
-            got=type(value),
-        )
-    return value
 
 
 class _Slot:
@@ -194,9 +102,11 @@ class _Slot:
     __slots__ = (
         "atask",
         "attempts",
+        "beat",
         "closed",
         "cpu",
         "cpu0",
+        "idle_timer",
         "index",
         "kwargs",
         "run",
@@ -214,6 +124,8 @@ class _Slot:
         self.kwargs = kwargs
         self.cpu: list[float] | None = None
         self.cpu0 = 0.0
+        self.beat = started
+        self.idle_timer: asyncio.TimerHandle | None = None
         self.index = index
         self.started = started
         self.attempts = 1
@@ -227,6 +139,19 @@ class _Slot:
             _forget(atask)
         else:
             self.run.finish(self, atask)
+
+    def on_idle(self) -> None:
+        """The idle timer: abandon a task silent for its idle timeout, else look again later."""
+        if self.closed:
+            return
+        run = self.run
+        idle = run.tier.tasks[self.index].idle_timeout
+        assert idle is not None
+        due = self.beat + idle
+        if run.loop.time() >= due:
+            run.abandon(self, idle, "idle")
+        else:
+            self.idle_timer = run.loop.call_at(due, self.on_idle)
 
     def on_timeout(self) -> None:
         if not self.closed:
@@ -372,21 +297,19 @@ class _TierRun:
         state = self.state
         if task.depends_on:
             values = self.values
-            state = _with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
+            state = with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
         now = loop.time()
         slot = _Slot(self, i, now, state, _EMPTY)
         self.running[i] = slot
         if self.tier.has_sync:
             slot.cpu0 = time.process_time()
             if not task.is_async:
-                slot.cpu = [0.0, 0.0]
+                slot.cpu = [0.0]
         sources = self.sources
         config = sources["config"]
-        gate = not task.is_async and self.emit is not None
+        gate = (not task.is_async and self.emit is not None) or task.idle_timeout is not None
         if gate:
-            # An abandoned sync task runs on in its thread: what it writes to the stream after
-            # the tier has moved on is dropped, as a cancelled node writes nothing more.
-            sources = self.gated_sources(slot)
+            sources = self.task_sources(slot, task)
             if config is not None:
                 conf = {**config.get(_CONF, _EMPTY), _RUNTIME_KEY: sources["runtime"]}
                 config = {**config, _CONF: conf}
@@ -409,9 +332,9 @@ class _TierRun:
             try:
                 coro = task.fn(state, **slot.kwargs)  # the fast path: no wrapper coroutine at all
             except Exception as exc:  # raised before its first await: this task's failure only
-                coro = _raise(exc)
+                coro = raise_later(exc)
         else:
-            coro = _invoke(task, slot)
+            coro = invoke(task, slot)
         # The task's own end, for a tier run inside it (map_task, a nested run_tier).
         token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
         config_token = var_child_runnable_config.set(config) if gate else None
@@ -425,41 +348,66 @@ class _TierRun:
         atask.add_done_callback(slot.on_done)
         if now + task.timeout < self.deadline:
             slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
+        idle = task.idle_timeout
+        if idle is not None and now + idle < self.deadline:
+            slot.beat = now
+            slot.idle_timer = loop.call_at(now + idle, slot.on_idle)
 
-    def gated_sources(self, slot: _Slot) -> dict[str, Any]:
-        """The injected values, with a stream writer that goes quiet once ``slot`` is closed."""
-        emit = self.emit
-        assert emit is not None
+    def task_sources(self, slot: _Slot, task: Task) -> dict[str, Any]:
+        """The injected values for one task, when its stream writer or heartbeat must differ.
+
+        An abandoned sync task runs on in its thread: what it writes to the stream after the
+        tier has moved on is dropped, as a cancelled node writes nothing more. A task with an
+        idle timeout gets a ``runtime.heartbeat`` (and, under ``refresh_on="auto"``, a stream
+        writer) that refreshes its idle timer, and still reaches the node's own.
+        """
+        emit = self.emit or _no_writer
+        quiet_when_closed = not task.is_async
+        beat_on_write = task.idle_timeout is not None and task.refresh_on == "auto"
+        clock = self.loop.time  # the loop's monotonic clock, safe to read from a worker thread
 
         def writer(chunk: Any) -> None:
-            if not slot.closed:
-                emit(chunk)
+            if quiet_when_closed and slot.closed:
+                return
+            if beat_on_write:
+                slot.beat = clock()
+            emit(chunk)
 
         runtime = self.sources["runtime"]
         if isinstance(runtime, Runtime):
-            runtime = runtime.override(stream_writer=writer)
+            overrides: dict[str, Any] = {"stream_writer": writer}
+            if task.idle_timeout is not None:
+                node_heartbeat = runtime.heartbeat
+
+                def heartbeat() -> None:
+                    slot.beat = clock()
+                    node_heartbeat()
+
+                overrides["heartbeat"] = heartbeat
+            runtime = runtime.override(**overrides)
         return {**self.sources, "writer": writer, "runtime": runtime}
 
     def contended(self, slot: _Slot, duration: float) -> float:
         """Seconds of the task's duration that other work of the process held the CPU.
 
         The process's CPU time over the task's run, less the task's own (measured in its
-        worker thread), is what others ran while it waited. On a machine other processes
-        keep busy, that CPU time took longer in wall time: it is stretched by the load the
-        task itself saw (its run-queue time over its CPU time), but never beyond the wall
-        time over the process's CPU time. Only in tiers with a sync task.
+        worker thread), is what others ran while it waited. When the task itself was busy on
+        the CPU, a machine that other processes load stretched that CPU time into more wall
+        time, by the task's duration over the process's CPU time: that stretch counts too.
+        Only in tiers with a sync task.
         """
         if not self.tier.has_sync:
             return 0.0
         window = time.process_time() - slot.cpu0
         others = window
         stretch = 1.0
-        cpu = slot.cpu
-        if cpu is not None:
-            own, waited = cpu
+        if slot.cpu is not None:
+            own = slot.cpu[0]
             others -= own
-            if own > _OWN_SHARE * window:  # a task mostly asleep (on I/O) says little of load
-                stretch = max(1.0, min(1.0 + waited / own, duration / window))
+            # Only a task busy on the CPU, in a busy process, tells the machine's load; one
+            # mostly asleep on I/O says nothing of it.
+            if own > _OWN_SHARE * window and window > _BUSY_SHARE * duration:
+                stretch = max(1.0, duration / window)
         return min(max(others, 0.0) * stretch, duration)
 
     def close_slot(self, slot: _Slot) -> tuple[int, Task]:
@@ -467,6 +415,8 @@ class _TierRun:
         slot.closed = True
         if slot.timer is not None:
             slot.timer.cancel()
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
         i = slot.index
         del self.running[i]
         return i, self.tier.tasks[i]
@@ -498,7 +448,7 @@ class _TierRun:
                     if not self.done.done():
                         self.done.set_result(None)
                     return
-                status = _status_of(error)
+                status = status_of(error)
         result = TaskResult(
             task.name,
             status,
@@ -527,15 +477,15 @@ class _TierRun:
         return None
 
     def abandon(self, slot: _Slot, budget: float, which: str) -> None:
-        global _abandoned
+        global _abandoned, _starved
         i, task = self.close_slot(slot)
         atask = slot.atask
-        slot.timed_out = which in ("task", "tier")
+        slot.timed_out = which in _TIMEOUTS
         if atask is not None:
             atask.cancel()
             _STRAGGLERS.add(atask)
         elapsed = self.loop.time() - slot.started
-        if which not in ("task", "tier"):  # a strategy's loser, or the caller was cancelled
+        if which not in _TIMEOUTS:  # a strategy's loser, or the caller was cancelled
             self.record(
                 i,
                 TaskResult(
@@ -552,6 +502,7 @@ class _TierRun:
             return
         _abandoned += 1
         if not task.is_async and pool_saturated():
+            _starved += 1
             _log.warning(
                 "abandoned sync task %s in tier %s after %.3fs (%s budget): every sync worker "
                 "thread is busy with blocked tasks, so it may not have started; give those "
@@ -831,10 +782,6 @@ async def run_tier(
         runtime = config.get(_CONF, _EMPTY).get(_RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
     return await _TierRun(tier, state, runtime, mode, obs, loop, memo, config).execute()
-
-
-async def _raise(exc: Exception) -> Any:
-    raise exc
 
 
 def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:

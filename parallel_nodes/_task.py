@@ -12,7 +12,7 @@ from datetime import timedelta
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 
-from langgraph.types import RetryPolicy
+from langgraph.types import RetryPolicy, TimeoutPolicy
 
 from ._errors import ConfigError
 
@@ -170,7 +170,14 @@ class Task:
     """The work: ``fn(state)``, ``fn(state, runtime)``, ``fn(state, config=...)``..., async or
     sync."""
     timeout: float
-    """Seconds for all attempts together (retries share it, they never reset it)."""
+    """Seconds for all attempts together (retries share it, they never reset it): the number
+    given, or a ``TimeoutPolicy``'s ``run_timeout``."""
+    idle_timeout: float | None
+    """From a ``TimeoutPolicy``: seconds the task may go without a ``runtime.heartbeat()``
+    (or, under ``refresh_on="auto"``, streamed output) before it is abandoned."""
+    refresh_on: str
+    """From a ``TimeoutPolicy``: ``"auto"`` (heartbeats and streamed output refresh the idle
+    timer) or ``"heartbeat"`` (heartbeats only)."""
     default: Any
     """The value used when the task fails, times out, or is disabled."""
     default_factory: Callable[[], Any] | None
@@ -211,7 +218,7 @@ class Task:
         name: str,
         fn: Callable[..., Any] | Runnable[Any, Any],
         *,
-        timeout: float | timedelta,
+        timeout: float | timedelta | TimeoutPolicy,
         default: Any = MISSING,
         default_factory: Callable[[], Any] | None = None,
         enabled: bool = True,
@@ -287,7 +294,25 @@ class Task:
         setattr_(self, "breaker", breaker)
         setattr_(self, "name", name)
         setattr_(self, "fn", fn)
+        idle_timeout: float | None = None
+        refresh_on = "auto"
+        if isinstance(timeout, TimeoutPolicy):
+            try:
+                policy = TimeoutPolicy.coerce(timeout)
+            except ValueError as exc:
+                raise ConfigError(f"{name}.timeout", str(exc)) from None
+            if policy is None or policy.run_timeout is None:
+                raise ConfigError(
+                    f"{name}.timeout",
+                    "a TimeoutPolicy needs a run_timeout too, e.g. "
+                    "TimeoutPolicy(run_timeout=30, idle_timeout=5)",
+                )
+            timeout = cast(float, policy.run_timeout)
+            idle_timeout = cast("float | None", policy.idle_timeout)
+            refresh_on = policy.refresh_on
         setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
+        setattr_(self, "idle_timeout", idle_timeout)
+        setattr_(self, "refresh_on", refresh_on)
         setattr_(self, "default", None if default is MISSING else default)
         setattr_(self, "default_factory", default_factory)
         setattr_(self, "enabled", bool(enabled))

@@ -33,21 +33,6 @@ _Job = tuple[
     "list[float] | None",
 ]
 
-_SCHEDSTAT = "/proc/thread-self/schedstat"
-
-
-def _queue_wait() -> float:
-    """Seconds this thread has spent runnable but not running (Linux), 0.0 elsewhere.
-
-    What the machine's other load cost the thread: it stretches CPU work into more wall time,
-    and the speedup must not count that stretch as work done at once.
-    """
-    try:
-        with open(_SCHEDSTAT, "rb") as f:
-            return int(f.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
 
 def _set_result(fut: asyncio.Future[Any], value: Any) -> None:
     if not fut.done():
@@ -88,11 +73,12 @@ class _DaemonPool:
 
     def submit(self, job: _Job) -> None:
         with self._lock:
-            self._jobs.put(job)
+            # Counted before it is put: a worker that times out meanwhile sees it and stays.
             self._queued += 1
             spawn = self._queued > self._idle and self._threads < self._max
             if spawn:
                 self._threads += 1
+        self._jobs.put(job)  # outside the lock, so the worker it wakes does not wait on it
         if spawn:
             threading.Thread(target=self._work, name="parallel-nodes-sync", daemon=True).start()
 
@@ -115,7 +101,7 @@ class _DaemonPool:
             loop, fut, ctx, fn, args, kwargs, cpu = job
             if not fut.cancelled():  # abandoned before it started: don't run it at all
                 if cpu is not None:
-                    cpu0, wait0 = time.thread_time(), _queue_wait()
+                    cpu0 = time.thread_time()
                 setter: Callable[[asyncio.Future[Any], Any], None]
                 try:
                     payload = ctx.run(fn, *args, **kwargs)
@@ -124,7 +110,6 @@ class _DaemonPool:
                     payload, setter = exc, _set_exception
                 if cpu is not None:  # before the result is delivered, so it is read complete
                     cpu[0] += time.thread_time() - cpu0
-                    cpu[1] += _queue_wait() - wait0
                 _deliver(loop, setter, fut, payload)
                 del payload
             del job, loop, fut, ctx, fn, args, kwargs, cpu
@@ -156,8 +141,8 @@ async def run_in_thread(
     Cancelling the awaiting task returns at once; the thread finishes on its own.
 
     Args:
-        cpu: When given, ``[cpu seconds, run-queue seconds]`` the call adds to, measured in the
-            worker (``time.thread_time()`` and the thread's scheduler statistics).
+        cpu: When given, a one-item list the call adds its CPU seconds to, measured in the
+            worker with ``time.thread_time()``.
     """
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[Any] = loop.create_future()

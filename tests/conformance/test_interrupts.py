@@ -121,3 +121,34 @@ async def test_a_hand_off_to_the_parent_from_a_subgraph_in_a_task_reaches_the_pa
     outs = [await _parent(n).ainvoke({"question": "q"}, CONFIG) for n in (plain, tiered)]
     assert outs[0]["answer"] == outs[1]["answer"] == "handed off"
     assert outs[0]["other"] == outs[1]["other"] == "finished"
+
+
+async def test_a_durable_tier_does_not_rerun_finished_tasks_after_an_interrupt() -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    calls: Counter[str] = Counter()
+
+    async def fetch(state: Any) -> str:
+        calls["fetch"] += 1
+        return "fetched"
+
+    async def ask(state: Any) -> Any:
+        calls["ask"] += 1
+        await asyncio.sleep(0.05)  # `fetch` has finished and been kept by now
+        return {"answer": interrupt("approve?")}
+
+    tier = Tier(
+        "t",
+        [
+            Task("other", fetch, timeout=5),
+            Task("ask", ask, timeout=5, returns="update"),
+        ],
+        timeout=5,
+        durable=True,
+    )
+    graph = one_node(parallel_node(tier, observers=()), checkpointer=saver(), store=InMemoryStore())
+    await graph.ainvoke({"question": "q"}, CONFIG)
+    done = await graph.ainvoke(Command(resume="yes"), CONFIG)
+    assert done["answer"] == "yes"
+    assert done["other"] == "fetched"
+    assert calls == {"fetch": 1, "ask": 2}

@@ -32,10 +32,17 @@ def _nodes(sub: Any) -> list[Any]:
     async def plain(state: Any) -> Any:
         return await sub.ainvoke(state)
 
-    return [plain, as_tier(Task("sub", sub.ainvoke, timeout=5, returns="update"))]
+    def sync_task(state: Any) -> Any:  # runs in a worker thread, with the node's config
+        return sub.invoke(state)
+
+    return [
+        plain,
+        as_tier(Task("sub", sub.ainvoke, timeout=5, returns="update")),
+        as_tier(Task("sub", sync_task, timeout=5, returns="update")),
+    ]
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["plain", "tier"])
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["plain", "tier", "tier_sync_task"])
 async def test_a_subgraph_in_a_task_checkpoints_pauses_and_resumes_as_from_a_plain_node(
     which: int,
 ) -> None:

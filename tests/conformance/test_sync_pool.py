@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import Task, TaskStatus, Tier, _threads, parallel_node, run_tier, thread_count
+from parallel_nodes import (
+    Task,
+    TaskStatus,
+    Tier,
+    _threads,
+    parallel_node,
+    run_tier,
+    starved_total,
+    thread_count,
+)
 from tests.conformance._graphs import one_node
 
 IDLE = 0.05  # the workers' idle timeout, shortened so the test need not wait 2 s
@@ -61,10 +70,12 @@ async def test_blocked_workers_give_a_warning_then_the_pool_recovers(
         + [Task("starved", _napper, timeout=0.1, default="d")],
         timeout=1,
     )
+    before = starved_total()
     with caplog.at_level(logging.WARNING, logger="parallel_nodes"):
         result = await run_tier(stuck, {}, observers=())
     assert result.tasks["starved"].status is TaskStatus.TIMEOUT
     assert "every sync worker thread is busy" in caplog.text
+    assert starved_total() > before
     release.set()
     healthy = Tier("healthy", [Task("a", _napper, timeout=2)], timeout=2)
     assert (await run_tier(healthy, {}, observers=())).values == {"a": "ok"}
