@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,10 @@ DEGRADED = "degraded: "
 # A test that breaks through a mode runs once more, alone, before it counts: the suite has
 # timing-based tests, and the machine is shared. Above this many there is no point.
 RERUN_LIMIT = 300
+TEST_TIMEOUT = 120  # seconds, pytest-timeout's, per test
+# A test that hangs where pytest-timeout's signal cannot reach (a deadlock in the threading
+# module's own locks) shows as a run that stops writing progress for this long.
+STALL_SECONDS = float(os.environ.get("GATE_STALL_SECONDS", TEST_TIMEOUT * 2))
 
 # Known causes, matched against "<test id>\n<failure>\n<degraded tasks>", first match wins.
 # Then a degraded task names the cause; everything else is grouped by its failure line.
@@ -213,10 +218,17 @@ def run_mode(
     extra: Sequence[str],
     tag: str | None = None,
 ) -> Path:
-    """Run LangGraph's ``files`` (or test ids) through one mode in a fresh pytest process."""
+    """Run LangGraph's ``files`` (or test ids) through one mode, in fresh pytest processes.
+
+    One process, unless a test hangs past pytest-timeout (the interpreter's own locks can
+    deadlock where no signal reaches): after ``STALL_SECONDS`` without progress the process is
+    killed, the test is recorded as hung, and the run resumes with the tests not yet run.
+    """
     tag = tag or mode
     report = out / f"{tag}.json"
+    progress = Path(f"{report}.progress")
     report.unlink(missing_ok=True)
+    progress.unlink(missing_ok=True)
     env = {
         **os.environ,
         "PN_GATE_MODE": mode,
@@ -227,11 +239,10 @@ def run_mode(
         "NO_DOCKER": "true",
         "PARALLEL_NODES_METRICS": "0",
     }
-    command = [
+    base = [
         sys.executable,
         "-m",
         "pytest",
-        *files,
         "-p",
         "pn_gate_plugin",
         "-p",
@@ -240,17 +251,90 @@ def run_mode(
         "--no-header",
         "-o",
         "addopts=",  # LangGraph's --full-trace and --durations only make the log longer
-        "--timeout=120",  # a wedged test fails alone instead of hanging the job
+        f"--timeout={TEST_TIMEOUT}",  # a wedged test fails alone instead of hanging the job
         *extra,
     ]
     started = time.monotonic()
     log = out / f"{tag}.log"
+    earlier: dict[str, dict[str, Any]] = {}  # outcomes from processes killed at a hang
+    todo: Sequence[str] = files
     with log.open("w", encoding="utf-8") as f:
-        rc = subprocess.call(command, cwd=sdist, env=env, stdout=f, stderr=subprocess.STDOUT)
-    print(f"  {tag}: pytest exit {rc} in {time.monotonic() - started:.0f} s (log: {log})")
-    if not report.exists():
+        while True:
+            proc = subprocess.Popen(
+                [*base, *todo], cwd=sdist, env=env, stdout=f, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            if _wait_for_progress(proc, progress):
+                break
+            hung = _progress_records(progress)[1]
+            if hung is None:
+                raise SystemExit(f"{tag}: pytest made no progress at all; see {log}")
+            print(f"  {tag}: {hung} hung; killed, resuming after it")
+            earlier.update(_progress_records(progress)[0])
+            earlier[hung] = {
+                "outcome": "failed",
+                "phase": "call",
+                "error": f"hung: no progress for {STALL_SECONDS:.0f} s, past pytest-timeout; "
+                "the process was killed",
+            }
+            every = _collect(base, files, sdist, env)
+            todo = [t for t in every if t not in earlier]
+            if not todo:
+                break
+    seconds = time.monotonic() - started
+    print(f"  {tag}: pytest exit {proc.returncode} in {seconds:.0f} s (log: {log})")
+    if report.exists():
+        data = json.loads(report.read_text(encoding="utf-8"))
+    elif earlier:
+        data = {"mode": mode, "routed_at_collection": 0, "tests": {}}
+    else:
         raise SystemExit(f"{tag}: pytest wrote no report; see {log}")
+    data["tests"] = {**earlier, **data["tests"]}
+    data["seconds"] = round(seconds, 1)
+    report.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     return report
+
+
+def _wait_for_progress(proc: subprocess.Popen[bytes], progress: Path) -> bool:
+    """Wait for ``proc``; kill its process group if ``progress`` stops growing. True: it ended."""
+    size, moved = -1, time.monotonic()
+    while proc.poll() is None:
+        time.sleep(2)
+        now = progress.stat().st_size if progress.exists() else 0
+        if now != size:
+            size, moved = now, time.monotonic()
+        elif time.monotonic() - moved > STALL_SECONDS:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what it started
+            proc.wait()
+            return False
+    return True
+
+
+def _progress_records(progress: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The finished tests' records, and the test that started last without finishing."""
+    finished: dict[str, dict[str, Any]] = {}
+    current = None
+    for line in progress.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if "started" in entry:
+            current = entry["started"]
+        else:
+            test = entry.pop("finished")
+            finished[test] = entry
+            if test == current:
+                current = None
+    return finished, current
+
+
+def _collect(
+    base: Sequence[str], files: Sequence[str], sdist: Path, env: Mapping[str, str]
+) -> list[str]:
+    """Every test id in ``files``, in run order."""
+    quiet = {k: v for k, v in env.items() if k != "PN_GATE_REPORT"}  # no report to overwrite
+    listing = subprocess.run(
+        [*base, "--collect-only", *files], cwd=sdist, env=quiet, capture_output=True, text=True
+    )
+    return [line.strip() for line in listing.stdout.splitlines() if "::" in line]
 
 
 def render(

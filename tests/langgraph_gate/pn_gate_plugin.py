@@ -266,8 +266,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _patch.undo()
 
 
+def _progress(line: str) -> None:
+    """Append a line to ``<report>.progress``: the driver's evidence that the run moves on,
+    and where it stopped if a test hangs past pytest-timeout (a deadlock in the interpreter's
+    own locks, which no signal reaches)."""
+    path = os.environ.get(REPORT_ENV)
+    if path:
+        with open(f"{path}.progress", "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _state["current"] = item.nodeid
+    _progress(json.dumps({"started": item.nodeid}))
 
 
 def _summary(report: pytest.TestReport) -> str:
@@ -291,6 +302,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     elif report.skipped and record["outcome"] == "passed":
         record["outcome"] = "skipped"
     record["seconds"] = round(record.get("seconds", 0.0) + report.duration, 3)  # all phases
+    if report.when == "teardown":
+        _progress(json.dumps({"finished": report.nodeid, **record}))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
