@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 
+from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp
+from langgraph.pregel._messages import StreamMessagesHandler  # private: see guarantees.md
 from langgraph.runtime import Runtime
 
 from ._call import invoke, raise_later, status_of, with_values
@@ -69,6 +72,37 @@ _CHECKPOINTER_KEY: Final = "__pregel_checkpointer"
 
 def _no_writer(_: Any) -> None:
     """LangGraph's stand-in when nothing streams custom events."""
+
+
+def _quiet_messages(callbacks: Any, slot: _Slot) -> BaseCallbackManager | None:
+    """The node's callbacks with LangGraph's token streamer silenced once ``slot`` closes.
+
+    Tokens an abandoned sync task's chat model streams (``stream_mode="messages"``) would
+    otherwise reach the stream while the next node runs. ``None`` when nothing streams them.
+    """
+    if not isinstance(callbacks, BaseCallbackManager):
+        return None
+    streamers = (StreamMessagesHandler,)
+    if not any(isinstance(h, streamers) for h in callbacks.handlers):
+        return None
+
+    def quiet(handler: Any) -> Any:
+        if not isinstance(handler, streamers):
+            return handler
+        stream = handler.stream
+
+        def gated(chunk: Any) -> None:
+            if not slot.closed:
+                stream(chunk)
+
+        twin = copy.copy(handler)  # shares what it has seen, so nothing is emitted twice
+        twin.stream = gated
+        return twin
+
+    manager = callbacks.copy()
+    manager.handlers = [quiet(h) for h in manager.handlers]
+    manager.inheritable_handlers = [quiet(h) for h in manager.inheritable_handlers]
+    return manager
 
 
 def straggler_count() -> int:
@@ -313,6 +347,10 @@ class _TierRun:
             if config is not None:
                 conf = {**config.get(_CONF, _EMPTY), _RUNTIME_KEY: sources["runtime"]}
                 config = {**config, _CONF: conf}
+                if not task.is_async:
+                    callbacks = _quiet_messages(config.get("callbacks"), slot)
+                    if callbacks is not None:
+                        config["callbacks"] = callbacks
         if task.inject:
             slot.kwargs = {
                 param: value
