@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["invoke", "raise_later", "status_of", "with_values"]
 
+_ROOT = "__root__"
+"""The one channel of a graph whose state is a single value (LangGraph's name for it)."""
+
 
 def with_values(state: Any, values: Mapping[str, Any]) -> Any:
     """The state with the dependencies' values added, in the state's own type."""
@@ -47,6 +50,12 @@ def _is_update(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(isinstance(v, Mapping | Command) for v in value)
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _root_state(slot: _Slot) -> bool:
+    """Whether the graph's state is one value (``StateGraph(str)``): any value is an update."""
+    channels = slot.run.channels
+    return channels is not None and _ROOT in channels
 
 
 def status_of(exc: BaseException) -> TaskStatus:
@@ -116,7 +125,7 @@ async def _call(task: Task, slot: _Slot) -> Any:
             tier=slot.run.tier.name,
             counter=slot,
         )
-    if task.returns == "update" and not _is_update(value):
+    if task.returns == "update" and not _is_update(value) and not _root_state(slot):
         raise InvalidOutputError(task=task.name, expected=dict, got=type(value))
     expected = task.output_type
     if expected is not None and not isinstance(value, expected):

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Annotated, Any, TypedDict
+from types import UnionType
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    TypedDict,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph._internal._runnable import RunnableCallable
@@ -98,13 +110,19 @@ def state_update(
     tasks = {t.name: t for t in tier.tasks} if tier is not None else {}
     update: dict[str, Any] = {}
     commands: list[Command[Any]] = []
+    own: list[Any] = []  # the update tasks' values, as they returned them
     for r in result.tasks.values():
         task = tasks.get(r.name)
         if task is not None and task.returns == "update":
             if r.ok:
+                own.append(r.value)
                 commands.extend(_as_command(r.value))
         elif r.ok or task is None or task.has_default:
             update[r.output_key or r.name] = r.value
+    if len(own) == 1 and not update and meta_key is None:
+        # One node's update and nothing else: returned as the node returned it, so a state
+        # that is not a dict (a root channel's value) and the streams see the same thing.
+        return own[0]
     if meta_key is not None:
         record = result.to_record()
         config = var_child_runnable_config.get()
@@ -117,9 +135,13 @@ def state_update(
 
 
 def _subgraph_of(tier: Tier) -> Any:
-    """The first compiled graph a task calls, found the way LangGraph finds a node's."""
-    from langchain_core.runnables.utils import get_function_nonlocals
+    """The first compiled graph a task calls, found the way LangGraph finds a node's.
+
+    LangGraph's own look-up (``langgraph.pregel._utils``, private: see guarantees.md) reads
+    the function's bytecode; langchain-core's reads its source, and finds other graphs.
+    """
     from langgraph.pregel import Pregel
+    from langgraph.pregel._utils import get_function_nonlocals
     from langgraph.pregel.protocol import PregelProtocol
 
     def usable(c: Any) -> bool:
@@ -133,7 +155,7 @@ def _subgraph_of(tier: Tier) -> Any:
             if not usable(candidates[0]):
                 try:
                     candidates = [getattr(n, "__self__", n) for n in get_function_nonlocals(fn)]
-                except Exception:  # a callable object without source: nothing to find
+                except Exception:  # a callable object without code: nothing to find
                     candidates = []
             for c in candidates:
                 if usable(c):
@@ -183,9 +205,10 @@ def parallel_node(
 
     Returns:
         A node for ``StateGraph.add_node``, for the sync API (``graph.invoke``) and the async
-        one alike. It streams ``task_started`` / ``task_finished`` events to LangGraph's
-        ``custom`` stream mode. A compiled graph that a task calls is a subgraph of this node
-        for LangGraph (its checkpoints, ``get_state(subgraphs=True)``, its interrupts).
+        one alike. With ``Tier(..., stream_events=True)`` it streams ``task_started`` /
+        ``task_finished`` events to LangGraph's ``custom`` stream mode. A compiled graph that
+        a task calls is a subgraph of this node for LangGraph (its checkpoints,
+        ``get_state(subgraphs=True)``, its interrupts).
 
     Example:
         >>> from langgraph.graph import StateGraph, START, END
@@ -217,7 +240,58 @@ def parallel_node(
 
     node.__name__ = f"parallel_{name}"
     node.__qualname__ = node.__name__
-    return ParallelNode(node_sync, node, name=node.__name__, trace=False, recurse=False)
+    built = ParallelNode(node_sync, node, name=node.__name__, trace=False, recurse=False)
+    _annotate(built, tier)
+    return built
+
+
+def _hints(fn: Any) -> dict[str, Any]:
+    try:
+        return get_type_hints(fn)
+    except Exception:  # unresolvable names: LangGraph infers nothing from them either
+        return {}
+
+
+def _annotate(node: ParallelNode, tier: Tier) -> None:
+    """Give ``node`` what LangGraph reads from a plain node's function at ``add_node``.
+
+    LangGraph takes a node's input schema from its first parameter's annotation, and its
+    ``Command[Literal[...]]`` destinations from its return annotation (for ``get_graph()``).
+    The ``returns="update"`` tasks are the node's functions: their destinations are the node's,
+    and their input schema is when they agree on one. LangGraph reads ``node.__call__``.
+    """
+    schemas: set[Any] = set()
+    ends: list[Any] = []
+    for task in tier.tasks:
+        if task.returns != "update":
+            schemas.add(None)  # a value task takes the graph's whole state
+            continue
+        hints = _hints(task.fn)
+        try:
+            first = next(iter(inspect.signature(task.fn).parameters))
+        except (StopIteration, TypeError, ValueError):
+            first = ""
+        schema = hints.get(first)
+        schemas.add(schema if isinstance(schema, type) and _hints(schema) else None)
+        ret = hints.get("return")
+        options = get_args(ret) if get_origin(ret) in (Union, UnionType) else (ret,)
+        for option in options:
+            args = get_args(option) if get_origin(option) is Command else ()
+            if args and get_origin(args[0]) is Literal:
+                ends.extend(e for e in get_args(args[0]) if e not in ends)
+    annotations: dict[str, Any] = {}
+    if len(schemas) == 1 and (schema := schemas.pop()) is not None:
+        annotations["state"] = schema
+    if ends:
+        annotations["return"] = Command[Literal[tuple(ends)]]  # type: ignore[misc]
+    if not annotations:
+        return
+
+    def __call__(self: ParallelNode, state: Any, *, runtime: Any = None) -> Any:
+        return ParallelNode.__call__(self, state, runtime=runtime)
+
+    __call__.__annotations__ = annotations
+    node.__dict__["__call__"] = types.MethodType(__call__, node)
 
 
 def both_apis(afn: Callable[..., Coroutine[Any, Any, Any]], name: str) -> ParallelNode:

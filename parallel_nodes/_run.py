@@ -13,13 +13,15 @@ import asyncio
 import contextvars
 import copy
 import logging
+import pickle
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.errors import GraphBubbleUp
 from langgraph.pregel._messages import StreamMessagesHandler  # private: see guarantees.md
 from langgraph.runtime import Runtime
@@ -69,7 +71,24 @@ _EMPTY: Final[dict[str, Any]] = {}
 _CONF: Final = "configurable"
 _RUNTIME_KEY: Final = "__pregel_runtime"
 _CHECKPOINTER_KEY: Final = "__pregel_checkpointer"
-"""Where LangGraph keeps a node's ``Runtime`` in its config (private there, so named here)."""
+_READ_KEY: Final = "__pregel_read"
+"""Where LangGraph keeps a node's ``Runtime``, saver and state reader in its config (private
+there, so named here)."""
+_REFUSALS: Final = (TypeError, OverflowError, pickle.PicklingError, RecursionError)
+"""What a serializer raises for a value it cannot encode (msgpack, JSON and pickle alike)."""
+
+
+def _channels_of(config: Any) -> Mapping[str, Any] | None:
+    """The graph's channels, from the state reader LangGraph puts in a node's config.
+
+    The reader is ``partial(local_read, scratchpad, channels, ...)``, private to LangGraph
+    (see guarantees.md); ``None`` when it is not there or not of that shape.
+    """
+    read = config.get(_CONF, _EMPTY).get(_READ_KEY) if config else None
+    args = getattr(read, "args", ())
+    if len(args) > 1 and isinstance(args[1], Mapping):
+        return args[1]
+    return None
 
 
 def _no_writer(_: Any) -> None:
@@ -171,10 +190,18 @@ class _Slot:
         self.timer: asyncio.TimerHandle | None = None
 
     def on_done(self, atask: asyncio.Task[Any]) -> None:
-        if self.closed:
-            _forget(atask)
-        else:
-            self.run.finish(self, atask)
+        try:
+            if self.closed:
+                _forget(atask)
+            else:
+                self.run.finish(self, atask)
+        finally:
+            # The task's context holds the node's config, whose runtime holds this slot's
+            # writer: the references back to the task would make a cycle that keeps
+            # LangGraph's whole loop alive until the garbage collector runs.
+            self.atask = None
+            self.kwargs = _EMPTY
+            self.state = None
 
     def on_idle(self) -> None:
         """The idle timer: abandon a task silent for its idle timeout, else look again later."""
@@ -204,11 +231,13 @@ class _Slot:
 class _TierRun:
     __slots__ = (
         "blocking",
+        "channels",
         "closing",
         "deadline",
         "deadline_hit",
         "done",
         "emit",
+        "events",
         "fatal",
         "finished",
         "kept",
@@ -284,8 +313,10 @@ class _TierRun:
             self.deadline = min(self.deadline, enclosing - margin)
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
+        self.events: Callable[[Any], None] | None = writer if tier.stream_events else None
         checkpointer = config.get(_CONF, _EMPTY).get(_CHECKPOINTER_KEY) if config else None
         self.serde: Any = getattr(checkpointer, "serde", None)
+        self.channels: Mapping[str, Any] | None = _channels_of(config)
         self.sources: dict[str, Any] = {
             "runtime": runtime,
             "config": config,
@@ -361,8 +392,10 @@ class _TierRun:
                 for param, source, has_default in task.inject
                 if (value := sources[source]) is not None or not has_default
             }
-        if self.emit is not None:
-            self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
+        if self.events is not None:
+            self.events(
+                {"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name}
+            )
         if (
             task.is_async
             and task.retry is None
@@ -468,14 +501,20 @@ class _TierRun:
         duration = self.loop.time() - slot.started
         value: Any = None
         error: BaseException | None = None
-        if atask.cancelled():
+        if atask.cancelled():  # the task raised CancelledError itself: ours close the slot first
             status = TaskStatus.CANCELLED
+            if task.on_error == "raise":
+                try:
+                    atask.result()
+                except asyncio.CancelledError as exc:  # with the task's own message
+                    self.propagate(task, exc)
+                return
         else:
             error = atask.exception()
             if error is None:
                 status = TaskStatus.OK
                 value = atask.result()
-                if self.serde is not None and task.returns == "value":
+                if self.serde is not None and task.returns == "value" and self.saves(task):
                     error = self.unserializable(task, value)
                     if error is not None:
                         status = TaskStatus.INVALID_OUTPUT
@@ -491,6 +530,9 @@ class _TierRun:
                         self.done.set_result(None)
                     return
                 status = status_of(error)
+        if error is not None and task.on_error == "raise":
+            self.propagate(task, error)
+            return
         result = TaskResult(
             task.name,
             status,
@@ -504,15 +546,39 @@ class _TierRun:
         )
         self.record(i, result)
 
+    def saves(self, task: Task) -> bool:
+        """Whether LangGraph would checkpoint ``task``'s value: its key is a tracked channel.
+
+        An ``UntrackedValue`` channel is never saved, and a key that is no channel at all (a
+        ``run_tier`` whose caller uses the values itself) is not saved as such. When the
+        channels cannot be read, the value is checked.
+        """
+        channels = self.channels
+        if channels is None:
+            return True
+        channel = channels.get(task.output_key)
+        return channel is not None and not isinstance(channel, UntrackedValue)
+
+    def propagate(self, task: Task, error: BaseException) -> None:
+        """End the tier with a ``on_error="raise"`` task's error, as it would end a node."""
+        error.add_note(
+            f"raised by task {task.name!r} of tier {self.tier.name!r} (on_error='raise')"
+        )
+        self.fatal = error
+        if not self.done.done():
+            self.done.set_result(None)
+
     def unserializable(self, task: Task, value: Any) -> UnserializableOutputError | None:
         """The error for a value the graph's checkpointer could not save, if it cannot.
 
         Costs one serialisation per task value, and only in graphs with a checkpointer: the
-        price of failing this task alone instead of the whole graph at checkpoint time.
+        price of failing this task alone instead of the whole graph at checkpoint time. Only
+        the serializer's refusal of the value's type counts; any other error of the serializer
+        is its own, and LangGraph raises it at checkpoint time as it would for a plain node.
         """
         try:
             self.serde.dumps_typed(value)
-        except Exception as exc:
+        except _REFUSALS as exc:
             return UnserializableOutputError(
                 task=task.name, key=task.output_key, got=type(value), reason=str(exc)
             )
@@ -570,6 +636,9 @@ class _TierRun:
             attempt=slot.attempts,
             deadline=which,
         )
+        if task.on_error == "raise":
+            self.propagate(task, error)
+            return
         self.record(
             i,
             TaskResult(
@@ -591,8 +660,8 @@ class _TierRun:
         self.values[task.name] = result.value
         if self.observers and not result.resumed:  # it did not run: nothing to measure
             notify_task(self.observers, self.tier.name, self.mode, result)
-        if self.emit is not None:
-            self.emit(
+        if self.events is not None:
+            self.events(
                 {
                     "parallel_nodes": "task_finished",
                     "tier": self.tier.name,
@@ -792,9 +861,9 @@ async def run_tier(
             dataclass, a list...) or a ``Send`` payload of any type; each task receives it.
         runtime: LangGraph's ``Runtime``, passed to tasks that take it; inside a graph node it
             defaults to the node's own. The node's ``config`` is read from the context, as
-            ``langgraph.config.get_config()`` does. When it has a
-            ``stream_writer``, a ``task_started`` and a ``task_finished`` event per task go to
-            LangGraph's ``custom`` stream.
+            ``langgraph.config.get_config()`` does. When the tier has
+            ``stream_events=True`` and the runtime a ``stream_writer``, a ``task_started`` and a
+            ``task_finished`` event per task go to LangGraph's ``custom`` stream.
         mode: A label for metrics (a mode name declared in code, never user text).
             A ``durable`` tier also needs the runtime's store and execution info.
         observers: Observers for this run; ``None`` means the process-wide defaults.

@@ -29,7 +29,9 @@ def _background_loop() -> asyncio.AbstractEventLoop:
     global _loop
     with _lock:
         if _loop is None or _loop.is_closed():
-            loop = asyncio.new_event_loop()
+            # Built in an empty context: the loop's self-pipe handler keeps the context it is
+            # made in for the loop's lifetime, and the caller's holds LangGraph's whole run.
+            loop = contextvars.Context().run(asyncio.new_event_loop)
             threading.Thread(
                 target=loop.run_forever, name="parallel-nodes-loop", daemon=True
             ).start()
@@ -58,7 +60,10 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
     def start() -> None:
         atask = loop.create_task(_guarded(make()), context=ctx)
-        atask.add_done_callback(lambda t: outcome.set_result(t.result()))
+        # Answered one loop turn later: by then the loop has dropped the task and the handle
+        # that ran this callback, and with them the caller's context (LangGraph's config,
+        # which holds its whole run), so the caller never sees them still alive.
+        atask.add_done_callback(lambda t: loop.call_soon(outcome.set_result, t.result()))
 
     loop.call_soon_threadsafe(start)
     ok, value = outcome.result()

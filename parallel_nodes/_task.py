@@ -207,6 +207,11 @@ class Task:
     and ``parallel_node`` applies it as the node's own update."""
     has_default: bool
     """Whether a default was given; without one, a task that degrades writes nothing."""
+    on_error: str
+    """``"default"``: a task that fails or times out gets its default and the tier goes on.
+    ``"raise"``: its error (after its retries) ends the tier as it would end a plain node, so
+    the graph's own ``retry_policy``, error handling or failure applies; the tier's other tasks
+    are cancelled. For a node moved into a tier that must fail as it did."""
     hedge_state: HedgeState | None = field(repr=False)
     """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
     inject: tuple[tuple[str, str, bool], ...] = field(repr=False)
@@ -232,6 +237,7 @@ class Task:
         replicas: Sequence[Callable[..., Any]] = (),
         balance: str = "round_robin",
         returns: str = "value",
+        on_error: str = "default",
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
@@ -244,6 +250,12 @@ class Task:
             raise ConfigError(f"{name}.fn", f"must be callable, got {type(fn).__name__}")
         if returns not in ("value", "update"):
             raise ConfigError(f"{name}.returns", f"must be 'value' or 'update', got {returns!r}")
+        if on_error not in ("default", "raise"):
+            raise ConfigError(f"{name}.on_error", f"must be 'default' or 'raise', got {on_error!r}")
+        if on_error == "raise" and (default is not MISSING or default_factory is not None):
+            raise ConfigError(
+                f"{name}.on_error", "a task that raises its errors never uses a default; drop one"
+            )
         if returns == "update" and output_type is not None:
             raise ConfigError(f"{name}.output_type", "does not apply to returns='update'")
         inject = injections(name, fn)
@@ -323,6 +335,7 @@ class Task:
         setattr_(self, "output_type", output_type)
         setattr_(self, "returns", returns)
         setattr_(self, "has_default", default is not MISSING or default_factory is not None)
+        setattr_(self, "on_error", on_error)
         setattr_(self, "inject", inject)
         setattr_(self, "is_async", _is_async(fn))
 

@@ -99,6 +99,7 @@ class _DaemonPool:
                 self._idle -= 1
                 self._queued -= 1
             loop, fut, ctx, fn, args, kwargs, cpu = job
+            del job
             if not fut.cancelled():  # abandoned before it started: don't run it at all
                 if cpu is not None:
                     cpu0 = time.thread_time()
@@ -110,9 +111,12 @@ class _DaemonPool:
                     payload, setter = exc, _set_exception
                 if cpu is not None:  # before the result is delivered, so it is read complete
                     cpu[0] += time.thread_time() - cpu0
+                # Dropped before delivery: once the caller has the result, this thread must
+                # hold nothing of the call (the node's config keeps LangGraph's loop alive).
+                ctx = fn = args = kwargs = None  # type: ignore[assignment]
                 _deliver(loop, setter, fut, payload)
                 del payload
-            del job, loop, fut, ctx, fn, args, kwargs, cpu
+            del loop, fut, ctx, fn, args, kwargs, cpu
 
 
 def _deliver(

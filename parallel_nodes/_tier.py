@@ -91,6 +91,10 @@ class Tier:
     """Keep each finished task's value in the graph's store until the tier returns, so a run
     resumed after a crash re-runs only the tasks that had not finished. Needs a checkpointer
     and a store; costs a store read and a delete per tier run and a write per finished task."""
+    stream_events: bool = False
+    """Send a ``task_started`` and a ``task_finished`` event per task to LangGraph's ``custom``
+    stream (``stream_mode="custom"``). Off by default: a node moved into a tier then streams
+    exactly what it streamed as a plain node."""
 
     def __init__(
         self,
@@ -103,6 +107,7 @@ class Tier:
         strategy: Strategy = ALL,
         max_concurrency: int | None = None,
         durable: bool = False,
+        stream_events: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError("name", f"must be a Python identifier such as 'tier1', got {name!r}")
@@ -148,6 +153,7 @@ class Tier:
         setattr_(self, "parallel", bool(parallel))
         setattr_(self, "enabled", bool(enabled))
         setattr_(self, "durable", bool(durable))
+        setattr_(self, "stream_events", bool(stream_events))
         order, dependents = _topological_order(items, name)
         setattr_(self, "order", order)
         setattr_(self, "dependents", dependents)

@@ -189,6 +189,7 @@ class ParallelBaseWorkflow(ABC):
             parallel=parallel,
             enabled=enabled,
             durable=durable,
+            stream_events=True,  # the template's runs show each task's progress on the stream
         )
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:

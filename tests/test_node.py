@@ -35,6 +35,7 @@ def _graph(checkpointer: Any = None) -> Any:
             Task("tools", _broken, timeout=1, default_factory=list),
         ],
         timeout=2,
+        stream_events=True,
     )
     builder = StateGraph(State)
     builder.add_node("fanout", parallel_node(tier, observers=()))

@@ -48,9 +48,10 @@ def one_node(
     return builder.compile(checkpointer=checkpointer, store=store)
 
 
-def as_tier(*tasks: Task, timeout: float = 5.0) -> Any:
+def as_tier(*tasks: Task, timeout: float = 5.0, stream_events: bool = False) -> Any:
     """The tasks as one tier, as a node (no observers unless a test adds some)."""
-    return parallel_node(Tier("t", list(tasks), timeout=timeout), observers=())
+    tier = Tier("t", list(tasks), timeout=timeout, stream_events=stream_events)
+    return parallel_node(tier, observers=())
 
 
 def saver() -> InMemorySaver:

@@ -23,7 +23,9 @@ def _answer(state: Any) -> str:
 
 
 def test_invoke_and_stream_run_a_tier_node_like_ainvoke() -> None:
-    tiered = as_tier(Task("docs", _docs, timeout=5), Task("answer", _answer, timeout=5))
+    tiered = as_tier(
+        Task("docs", _docs, timeout=5), Task("answer", _answer, timeout=5), stream_events=True
+    )
     graph = one_node(tiered)
     out = graph.invoke({"question": "q"})
     assert out["docs"] == ["doc:q"]

@@ -15,8 +15,11 @@ method; never a Runnable, a compiled graph, a ``partial`` or a generator) goes t
 - ``parallel_node``: the node becomes ``parallel_node(Tier(name, [Task(name, fn,
   returns="update")]))``, added to the graph as it is.
 
-Tiers get a deadline no test can reach, no retries, no default, and no observer but one that
-notes degraded tasks (no metrics), so nothing of ours changes what a test sees but the route.
+Tiers get a deadline no test can reach, no retries, no default, no ``stream_events`` (the
+default: a user's moved node streams only its own events), ``on_error="raise"`` for the update
+form (the node's error fails, retries or is handled as LangGraph would), and no observer but
+one that notes degraded tasks (no metrics), so nothing of ours changes what a test sees but the
+route.
 ``PN_GATE_REPORT`` names a JSON file that receives every test's outcome (the driver,
 ``compare.py``, reads it).
 """
@@ -210,7 +213,7 @@ def through_parallel_node(node: str, fn: Callable[..., Any]) -> Callable[..., An
 
     name = task_name(node)
     make_task: Callable[..., Any] = Task  # ``returns=`` is newer than the type checker's Task
-    task = make_task(name, fn, timeout=HUGE_TIMEOUT, returns="update")
+    task = make_task(name, fn, timeout=HUGE_TIMEOUT, returns="update", on_error="raise")
     return parallel_node(
         Tier(name, [task], timeout=HUGE_TIMEOUT), meta_key=None, observers=OBSERVERS
     )
