@@ -85,10 +85,9 @@ def _channels_of(config: Any) -> Mapping[str, Any] | None:
     (see guarantees.md); ``None`` when it is not there or not of that shape.
     """
     read = config.get(_CONF, _EMPTY).get(_READ_KEY) if config else None
-    args = getattr(read, "args", ())
-    if len(args) > 1 and isinstance(args[1], Mapping):
-        return args[1]
-    return None
+    args: tuple[Any, ...] = getattr(read, "args", ())
+    channels = args[1] if len(args) > 1 else None
+    return channels if isinstance(channels, Mapping) else None
 
 
 def _no_writer(_: Any) -> None:
