@@ -3,6 +3,8 @@
 #   lowest   the lowest version of every direct dependency (core, all extras, the test group)
 #   3.12     Python 3.12, newest dependencies
 #   3.13     Python 3.13, newest dependencies
+# Each venv gets every extra and the test and dashboard groups (the fast suite checks the
+# generated Grafana dashboard).
 # Usage: .ci/matrix.sh [lowest] [3.12] [3.13]   (no argument: all three)
 # Needs uv (the tools dependency group). A Python that cannot be found skips its step, and under
 # CI=true fails the run.
@@ -48,7 +50,8 @@ fast_suite() {
   local venv="$work/$name" start=$SECONDS
   printf '\n== fast suite: %s (%s)\n' "$name" "$("$python" -V 2>&1)"
   "$uv" venv --quiet --python "$python" "$venv"
-  "$uv" pip install --quiet --python "$venv/bin/python" "$@" -e ".[all]" --group test
+  "$uv" pip install --quiet --python "$venv/bin/python" "$@" -e ".[all]" \
+    --group test --group dashboard
   "$venv/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider
   printf '== %s: %d s\n' "$name" $((SECONDS - start))
 }
