@@ -18,6 +18,7 @@ if ! "$uv" --version >/dev/null 2>&1; then
 fi
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(lowest 3.12 3.13)
+failed=()  # every step runs; the script fails at the end if any did
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -52,8 +53,12 @@ fast_suite() {
   "$uv" venv --quiet --python "$python" "$venv"
   "$uv" pip install --quiet --python "$venv/bin/python" "$@" -e ".[all]" \
     --group test --group dashboard
-  "$venv/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider
-  printf '== %s: %d s\n' "$name" $((SECONDS - start))
+  if "$venv/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider; then
+    printf '== %s: passed in %d s\n' "$name" $((SECONDS - start))
+  else
+    printf '== %s: FAILED in %d s\n' "$name" $((SECONDS - start))
+    failed+=("$name")
+  fi
 }
 
 for step in "${steps[@]}"; do
@@ -77,3 +82,8 @@ for step in "${steps[@]}"; do
       ;;
   esac
 done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fast suite failed: ${failed[*]}" >&2
+  exit 1
+fi
