@@ -89,7 +89,10 @@ class Submission:
     def stop(self) -> Halt:
         """Stop the call if the executor can, abandon it otherwise; idempotent."""
         if self.halt is None:
-            if self._future.done():
+            future = self._future
+            # A cancelled awaiter cancels the future it waits on before we get here, so only
+            # a future that ended by itself means the work is over.
+            if future.done() and not future.cancelled():
                 self.halt = Halt.STOPPED  # nothing left running
             else:
                 self.halt = self._stop()

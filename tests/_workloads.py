@@ -44,3 +44,10 @@ async def async_double(state: dict[str, Any]) -> int:
 def fails(state: dict[str, Any]) -> None:
     """Always raise, so retries and defaults can be seen."""
     raise RuntimeError("backend down")
+
+
+def stuck_briefly(state: dict[str, Any]) -> str:
+    """Block a worker thread for 1.5 s: past a short timeout, short enough to let the cluster
+    shut down after the test."""
+    time.sleep(1.5)
+    return "late"

@@ -200,3 +200,14 @@ def test_weights_must_match_the_replicas() -> None:
         ReplicaSet(["a", "b"], strategy=BalanceStrategy.WEIGHTED, weights=[1])
     with pytest.raises(ConfigError, match="outlier"):
         ReplicaSet(["a"], outlier="yes")  # type: ignore[arg-type]
+
+
+def test_one_failing_replica_of_three_gets_under_5_percent_and_is_back_within_two_cool_downs() -> (
+    None
+):
+    from benchmarks.scaling import ejection
+
+    result = ejection()
+    assert result["failing_share"] < 0.05
+    assert result["readmitted_after_cool_downs"] is not None
+    assert result["readmitted_after_cool_downs"] <= 2.0

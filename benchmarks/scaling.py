@@ -1,0 +1,209 @@
+"""Beyond one core and one machine: processes against threads for CPU-bound tasks, a Ray task
+cut at a tier deadline, a process stuck forever, and replica ejection.
+
+Run it from the repository root: ``python -m benchmarks.scaling [--quick]``. It prints JSON:
+ratios and counts, one run. The Ray part starts a local Ray instance (seconds) and waits for
+the remote task's would-be end to prove it never wrote its side effect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from parallel_nodes import Task, Tier, run_tier
+from parallel_nodes._balance import OutlierDetection, ReplicaSet
+
+from ._report import machine
+
+CPU_SECONDS = 0.2
+
+
+def _burn(state: dict[str, Any]) -> int:
+    end = time.perf_counter() + state.get("seconds", CPU_SECONDS)
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def _stuck(state: dict[str, Any]) -> None:
+    time.sleep(3600)
+
+
+def _slow_side_effect(state: dict[str, Any]) -> str:
+    time.sleep(state["seconds"])
+    Path(state["path"]).write_text("ran to the end")
+    return "finished"
+
+
+def _tier(n: int, executor: Any) -> Tier:
+    extra = {} if executor is None else {"executor": executor}
+    return Tier(
+        "cpu", [Task(f"t{i}", _burn, timeout=30.0, **extra) for i in range(n)], timeout=30.0
+    )
+
+
+async def _timed(tier: Tier, state: dict[str, Any]) -> float:
+    t0 = time.perf_counter()
+    await run_tier(tier, state, observers=())
+    return time.perf_counter() - t0
+
+
+def cpu(*, quick: bool = False) -> dict[str, Any]:
+    """Three (and two, and four) CPU-bound tasks: in sequence, on threads, on processes."""
+    from parallel_nodes._remote import ProcessExecutor
+
+    pool = ProcessExecutor(max_workers=os.cpu_count() or 2)
+    pool.warm_up()
+    out: dict[str, Any] = {"cores": os.cpu_count(), "task_seconds": CPU_SECONDS}
+    try:
+        for n in (2, 3, 4):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                _burn({})
+            sequential = time.perf_counter() - t0
+            threads = asyncio.run(_timed(_tier(n, None), {}))
+            processes = asyncio.run(_timed(_tier(n, pool), {}))
+            out[f"{n}_tasks"] = {
+                "sequential_s": round(sequential, 3),
+                "threads_s": round(threads, 3),
+                "processes_s": round(processes, 3),
+                "threads_speedup": round(sequential / threads, 2),
+                "processes_speedup": round(sequential / processes, 2),
+                # n equal tasks on c cores cannot beat ceil(n / c) task times
+                "ideal_speedup": round(n / -(-n // (os.cpu_count() or 1)), 2),
+            }
+    finally:
+        pool.close()
+    return out
+
+
+def ray_deadline(*, quick: bool = False) -> dict[str, Any]:
+    """A Ray task that would run 10 s under a 0.5 s tier deadline."""
+    import ray
+
+    seconds = 3.0 if quick else 10.0
+    started = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    init_s = time.perf_counter() - started
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = str(Path(folder) / "side-effect")
+            task = Task("remote", _slow_side_effect, timeout=30.0, executor="ray")
+            warm = Tier("warm", [Task("w", _burn, timeout=30.0, executor="ray")], timeout=30.0)
+            asyncio.run(run_tier(warm, {"seconds": 0.01}, observers=()))  # worker started
+            tier = Tier("deadline", [task], timeout=0.5)
+            wall = asyncio.run(_timed(tier, {"seconds": seconds, "path": path}))
+            time.sleep(seconds + 1.0)  # past the remote task's would-be end
+            wrote = os.path.exists(path)
+    finally:
+        ray.shutdown()
+    return {
+        "ray_init_s": round(init_s, 2),
+        "remote_task_s": seconds,
+        "deadline_s": 0.5,
+        "wall_s": round(wall, 4),
+        "late_ms": round((wall - 0.5) * 1000, 1),
+        "side_effect_written": wrote,
+    }
+
+
+def stuck_process(*, quick: bool = False) -> dict[str, Any]:
+    """A process task stuck forever, 100 times under a 0.1 s deadline: on time, no leak."""
+    import psutil
+
+    from parallel_nodes._remote import ProcessExecutor
+
+    runs = 20 if quick else 100
+    pool = ProcessExecutor(max_workers=2)
+    me = psutil.Process()
+    tier = Tier("stuck", [Task("stuck", _stuck, timeout=30.0, executor=pool)], timeout=0.1)
+
+    async def many() -> list[float]:
+        return [await _timed(tier, {}) for _ in range(runs)]
+
+    try:
+        pool.warm_up()
+        before = len(me.children(recursive=True))
+        walls = asyncio.run(many())
+        time.sleep(2.0)  # the last killed worker's replacement has started
+        after = len(me.children(recursive=True))
+    finally:
+        pool.close()
+    return {
+        "runs": runs,
+        "deadline_s": 0.1,
+        "max_wall_s": round(max(walls), 4),
+        "max_late_ms": round((max(walls) - 0.1) * 1000, 1),
+        "processes_before": before,
+        "processes_after": after,
+    }
+
+
+def ejection(*, quick: bool = False) -> dict[str, Any]:
+    """One of three replicas failing, on a fake clock: its share, and how soon it is back."""
+    now = [0.0]
+    policy = OutlierDetection(consecutive_failures=5, cool_down=1.0)
+    replicas = ReplicaSet(["a", "b", "c"], outlier=policy, clock=lambda: now[0])
+    step = 0.01  # a call every 10 ms
+    calls = [0, 0, 0]
+    recover_at = 30.0
+    readmitted_at = None
+    warm_up = 100
+    k = 0
+    while now[0] < 40.0:
+        i = replicas.pick()
+        replicas.started(i)
+        failing = i == 0 and now[0] < recover_at
+        replicas.finished(i, 0.005, ok=not failing)
+        if k >= warm_up and now[0] < recover_at:
+            calls[i] += 1
+        if now[0] >= recover_at and readmitted_at is None and not replicas.is_ejected(0):
+            readmitted_at = now[0]
+        now[0] += step
+        k += 1
+    share = calls[0] / sum(calls)
+    back = None if readmitted_at is None else (readmitted_at - recover_at) / 1.0
+    return {
+        "calls_after_warm_up": sum(calls),
+        "failing_share": round(share, 4),
+        "readmitted_after_cool_downs": None if back is None else round(back, 2),
+        "ejections": replicas.stats()[0].ejections,
+    }
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """Every part, in one run."""
+    return {
+        "machine": machine(),
+        "cpu": cpu(quick=quick),
+        "stuck_process": stuck_process(quick=quick),
+        "ejection": ejection(quick=quick),
+        "ray_deadline": ray_deadline(quick=quick),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the results as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["cpu", "stuck_process", "ejection", "ray_deadline"])
+    args = parser.parse_args(argv)
+    if args.only:
+        results = {args.only: globals()[args.only](quick=args.quick)}
+    else:
+        results = run(quick=args.quick)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
