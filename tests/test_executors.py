@@ -53,7 +53,8 @@ async def test_sync_functions_run_off_the_loop_and_are_abandoned_not_stopped() -
         assert call.stop() is Halt.ABANDONED
         assert call.stop() is Halt.ABANDONED  # idempotent
     release.set()
-    assert ran_in and all(name != threading.current_thread().name for name in ran_in)
+    assert ran_in
+    assert all(name != threading.current_thread().name for name in ran_in)
 
 
 async def test_run_on_stops_the_call_when_its_awaiter_is_cancelled() -> None:

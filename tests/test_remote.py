@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 
-from parallel_nodes import ExecutorError, Task, TaskStatus, Tier, parallel_node
+from parallel_nodes import ExecutorError, Task, Tier, parallel_node
 from tests import _workloads
 from tests.conftest import RecordingObserver, need
 
