@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,14 @@ def _ray_started() -> Iterator[None]:
         yield
         return
     # RAY_ADDRESS, when set, points ray.init() at an existing cluster; otherwise a local one.
-    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # The agents' workers read and cache the corpus index where this process does.
+    env = {k: v for k in ("PARALLEL_NODES_DATA_DIR",) if (v := os.environ.get(k))}
+    ray.init(
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": env} if env else None,
+    )
     try:
         yield
     finally:

@@ -187,14 +187,14 @@ async def test_dask_runs_tasks_and_records_an_abandoned_call_as_not_stopped(
     from distributed import Client, LocalCluster
 
     async with (
-        LocalCluster(
+        LocalCluster(  # type: ignore[no-untyped-call]
             processes=False,
             n_workers=1,
             threads_per_worker=2,
             dashboard_address=None,
             asynchronous=True,
         ) as cluster,
-        Client(cluster, asynchronous=True) as client,
+        Client(cluster, asynchronous=True) as client,  # type: ignore[no-untyped-call]
     ):
         executor = client.get_executor()
         out = await graph(
