@@ -26,7 +26,7 @@ import concurrent.futures
 import inspect
 from collections.abc import Callable, Generator
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from ._errors import ConfigError
 from ._threads import run_in_thread
@@ -42,6 +42,7 @@ __all__ = [
     "ThreadExecutor",
     "call_in_worker",
     "check_executor",
+    "halt_of",
     "run_on",
 ]
 
@@ -127,6 +128,13 @@ class Executor(Protocol):
 def _is_async(fn: Callable[..., Any]) -> bool:
     call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def halt_of(executor: Executor, fn: Callable[..., Any]) -> Halt:
+    """What stopping a running call of ``fn`` on ``executor`` does (``halts_for`` when the
+    executor knows better per function, as Ray does for an actor's methods)."""
+    halts_for = getattr(executor, "halts_for", None)
+    return executor.halts if halts_for is None else cast(Halt, halts_for(fn))
 
 
 def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

@@ -114,6 +114,9 @@ class ProcessExecutor:
 class RayExecutor:
     """Ray: a remote function per task function, or the methods of one actor.
 
+    ``fn`` may be a plain function (made remote here), a ``@ray.remote`` function, or an
+    actor's method (``Task("answer", model.answer, executor="ray")``).
+
     A remote function is cancelled with ``ray.cancel(ref, force=True)`` at the deadline: its
     worker is killed, so the work really stops. An actor keeps state (a loaded model) between
     calls; a running method of a sync actor cannot be interrupted, so it is abandoned (Ray
@@ -150,6 +153,7 @@ class RayExecutor:
         self.options = dict(options or {})
         self.name = "ray"
         self.halts = Halt.ABANDONED if actor is not None else Halt.STOPPED
+        """For a plain function; see :meth:`halts_for` for an actor's method."""
         self._functions: dict[int, tuple[Callable[..., Any], Any]] = {}
         self._runner: Any = None
 
@@ -167,11 +171,21 @@ class RayExecutor:
             )
         return ray
 
+    def halts_for(self, fn: Callable[..., Any]) -> Halt:
+        """What stopping a running call of ``fn`` does: a remote function is stopped, an
+        actor's method abandoned."""
+        if self.actor is not None or _is_actor_method(fn):
+            return Halt.ABANDONED
+        return Halt.STOPPED
+
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], *, task: str) -> Submission:
         ray = self._ray(task)
+        remote = getattr(fn, "remote", None)
         try:
             if self.actor is not None:
                 ref = getattr(self.actor, fn.__name__).remote(*args)
+            elif remote is not None and type(fn).__module__.startswith("ray."):
+                ref = remote(*args)  # already a remote function or an actor's method
             else:
                 ref = self._runner_for(ray).remote(self._fn_ref(ray, fn), args)
         except (TypeError, pickle.PicklingError) as exc:
@@ -181,8 +195,8 @@ class RayExecutor:
                 message=f"its function or state does not serialize ({exc}); keep the state "
                 "to plain data",
             ) from None
-        force = self.force and self.actor is None  # Ray refuses force for actor tasks
-        halts = self.halts
+        halts = self.halts_for(fn)
+        force = self.force and halts is Halt.STOPPED  # Ray refuses force for actor tasks
 
         def stop() -> Halt:
             ray.cancel(ref, force=force)
@@ -202,6 +216,10 @@ class RayExecutor:
         if held is None or held[0] is not fn:
             held = self._functions[id(fn)] = (fn, ray.put(fn))
         return held[1]
+
+
+def _is_actor_method(fn: object) -> bool:
+    return type(fn).__module__.startswith("ray.") and type(fn).__name__ == "ActorMethod"
 
 
 def ray_replica(actor: Any, method: str) -> Callable[..., Any]:
