@@ -22,6 +22,7 @@ Spellings of ``Task(executor=...)``:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import inspect
 from collections.abc import Callable, Generator
@@ -32,6 +33,7 @@ from ._errors import ConfigError
 from ._threads import run_in_thread
 
 __all__ = [
+    "EXECUTORS",
     "EXECUTOR_NAMES",
     "Executor",
     "Executors",
@@ -43,6 +45,7 @@ __all__ = [
     "call_in_worker",
     "check_executor",
     "halt_of",
+    "note_halt",
     "run_on",
 ]
 
@@ -135,6 +138,17 @@ def halt_of(executor: Executor, fn: Callable[..., Any]) -> Halt:
     executor knows better per function, as Ray does for an actor's methods)."""
     halts_for = getattr(executor, "halts_for", None)
     return executor.halts if halts_for is None else cast(Halt, halts_for(fn))
+
+
+def note_halt(error: BaseException, executor: Executor, fn: Callable[..., Any]) -> None:
+    """Say on a timed-out task's error whether its work was stopped or is still running."""
+    if halt_of(executor, fn) is Halt.ABANDONED:
+        error.add_note(
+            f"the remote work was abandoned, not stopped: executor {executor.name!r} cannot "
+            "stop a running call, so it may still be running and holding its worker"
+        )
+    else:
+        error.add_note(f"the work was stopped on executor {executor.name!r}")
 
 
 def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
@@ -314,3 +328,9 @@ class Executors:
                 close()
         self._named.clear()
         self._wrapped.clear()
+
+
+EXECUTORS = Executors()
+"""The process default, until the engine owns one (``Engine(executors=...)``): its process
+pool stops with the interpreter."""
+atexit.register(EXECUTORS.close)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
 from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
+from ._executors import EXECUTORS, note_halt, run_on
 from ._hedge import hedged_call
 from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
 from ._results import TaskResult, TaskStatus, TierResult
@@ -79,14 +80,21 @@ async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
     return value
 
 
+def _call_fn(task: Task, fn: Any, args: tuple[Any, ...]) -> Any:
+    """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
+    if task.executor is not None:
+        return run_on(EXECUTORS.resolve(task.executor), fn, args, task.name)
+    return fn(*args) if task.is_async else run_in_thread(fn, args)
+
+
 def _one_call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
     """One attempt: a plain call, or a hedged call over the task's replicas."""
     hedge_state = task.hedge_state
     if hedge_state is None:
-        return task.fn(*args) if task.is_async else run_in_thread(task.fn, args)
+        return _call_fn(task, task.fn, args)
 
     async def call(fn: Any) -> Any:
-        return await (fn(*args) if task.is_async else run_in_thread(fn, args))
+        return await _call_fn(task, fn, args)
 
     return hedged_call(hedge_state, task.hedge, call)
 
@@ -95,7 +103,7 @@ async def _call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
     if task.hedge_state is not None and task.retry is None:
         value = await _one_call(task, args, slot)
     elif task.retry is None:
-        value = await (task.fn(*args) if task.is_async else run_in_thread(task.fn, args))
+        value = await _call_fn(task, task.fn, args)
     else:
 
         def attempt() -> Any:
@@ -271,6 +279,7 @@ class _TierRun:
             and task.output_type is None
             and task.breaker is None
             and task.hedge_state is None
+            and task.executor is None
         ):
             coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
         else:
@@ -363,6 +372,8 @@ class _TierRun:
             attempt=slot.attempts,
             deadline=which,
         )
+        if task.executor is not None:
+            note_halt(error, EXECUTORS.resolve(task.executor), task.fn)
         self.record(
             i,
             TaskResult(

@@ -115,6 +115,10 @@ class Task:
     """Send a second attempt when the first is slow (see ``Hedge``)."""
     replicas: tuple[Callable[..., Any], ...]
     """Equivalent callables to spread calls over (``fn`` is the first); hedges go elsewhere."""
+    executor: Any
+    """Where ``fn`` runs: ``None`` (the event loop, or a worker thread for sync functions),
+    ``"thread"``, ``"process"``, ``"ray"``, a Ray actor handle, any
+    ``concurrent.futures.Executor`` (Dask's ``client.get_executor()``), or an ``Executor``."""
     hedge_state: HedgeState | None = field(repr=False)
     """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
     takes_runtime: bool = field(repr=False)
@@ -138,6 +142,7 @@ class Task:
         hedge: Hedge | None = None,
         replicas: Sequence[Callable[..., Any]] = (),
         balance: str = "round_robin",
+        executor: Any = None,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
@@ -201,6 +206,10 @@ class Task:
         setattr_(self, "output_type", output_type)
         setattr_(self, "takes_runtime", _accepts_runtime(fn))
         setattr_(self, "is_async", _is_async(fn))
+        from ._executors import check_executor
+
+        check_executor(executor, field=f"{name}.executor")
+        setattr_(self, "executor", executor)
 
     def make_default(self) -> Any:
         """The safe default for one run: fresh from ``default_factory`` when there is one."""

@@ -121,3 +121,43 @@ def test_check_executor_accepts_every_spelling(spec: object) -> None:
 def test_check_executor_lists_the_spellings_it_accepts(spec: object) -> None:
     with pytest.raises(ConfigError, match=r"t\.executor: must be 'thread', 'process', 'ray'"):
         check_executor(spec, field="t.executor")
+
+
+# --- through the engine ------------------------------------------------------------------------
+
+
+def test_task_rejects_an_unknown_executor_naming_the_field() -> None:
+    from parallel_nodes import Task
+
+    with pytest.raises(ConfigError, match=r"^a\.executor: must be 'thread', 'process', 'ray'"):
+        Task("a", print, timeout=1.0, executor="threads")
+
+
+async def test_a_thread_task_past_its_timeout_is_recorded_as_abandoned_not_stopped() -> None:
+    from parallel_nodes import Task, TaskStatus, Tier, run_tier
+
+    release = threading.Event()
+
+    def blocking(state: Any) -> str:
+        release.wait(5)
+        return "late"
+
+    async def quick(state: Any) -> str:
+        return "on time"
+
+    tier = Tier(
+        "t",
+        [
+            Task("a", blocking, timeout=0.05, executor="thread", default="cut"),
+            Task("b", quick, timeout=1.0, executor="thread"),
+        ],
+        timeout=1.0,
+    )
+    try:
+        result = await run_tier(tier, {}, observers=())
+    finally:
+        release.set()
+    a, b = result.tasks["a"], result.tasks["b"]
+    assert (a.status, a.value, b.value) == (TaskStatus.TIMEOUT, "cut", "on time")
+    assert a.error is not None
+    assert any("abandoned, not stopped" in note for note in a.error.__notes__)
