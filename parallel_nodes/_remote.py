@@ -223,7 +223,7 @@ def _is_actor_method(fn: object) -> bool:
 
 
 def ray_replica(actor: Any, method: str) -> Callable[..., Any]:
-    """An async callable that calls ``actor.method.remote(...)``: a Ray actor as one of a
+    """An async ``fn(state)`` that calls ``actor.method.remote(state)``: a Ray actor as one of a
     task's ``replicas`` (hedged, balanced and ejected like any other).
 
     A cancelled call is cancelled on the actor too (while queued, or on an async actor).
@@ -233,10 +233,10 @@ def ray_replica(actor: Any, method: str) -> Callable[..., Any]:
         True
     """
 
-    async def call(*args: Any) -> Any:
+    async def call(state: Any) -> Any:
         import ray
 
-        ref = getattr(actor, method).remote(*args)
+        ref = getattr(actor, method).remote(state)
         try:
             return await asyncio.wrap_future(ref.future())
         except asyncio.CancelledError:

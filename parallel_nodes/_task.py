@@ -48,6 +48,8 @@ def coerce_seconds(value: float | timedelta, *, field: str) -> float:
 
 
 def _accepts_runtime(fn: Callable[..., Any]) -> bool:
+    if type(fn).__module__.startswith("ray."):
+        return False  # a Ray remote function or actor method: (*args, **kwargs), takes the state
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):  # builtins without a signature take the state only

@@ -8,24 +8,23 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import pytest
 from langgraph.graph import END, START, StateGraph
 
-from parallel_nodes import ExecutorError, Task, Tier, parallel_node
+from parallel_nodes import ExecutorError, ParallelState, Task, Tier, parallel_node
 from tests import _workloads
 from tests.conftest import RecordingObserver, need
 
 
-class State(TypedDict, total=False):
+class State(ParallelState, total=False):
     seconds: float
     path: str
     x: int
     a: Any
     b: Any
     c: Any
-    parallel_nodes: Any
 
 
 def graph(*tasks: Task, timeout: float, observers: tuple[Any, ...] = ()) -> Any:
@@ -38,7 +37,7 @@ def graph(*tasks: Task, timeout: float, observers: tuple[Any, ...] = ()) -> Any:
 
 
 def record(out: dict[str, Any]) -> dict[str, Any]:
-    tasks: dict[str, Any] = out["parallel_nodes"]["t"]["tasks"]
+    tasks: dict[str, Any] = out["parallel"]["t"]["tasks"]
     return tasks
 
 
@@ -183,29 +182,26 @@ async def test_ray_actors_as_replicas_share_the_calls(ray_session: Any) -> None:
 
 
 @pytest.mark.slow
-async def test_dask_runs_tasks_and_records_an_abandoned_call_as_not_stopped(
+def test_dask_runs_tasks_and_records_an_abandoned_call_as_not_stopped(
     recorder: RecordingObserver,
 ) -> None:
     need("distributed")
     from distributed import Client, LocalCluster
 
-    async with (
+    with (
         LocalCluster(  # type: ignore[no-untyped-call]
-            processes=False,
-            n_workers=1,
-            threads_per_worker=2,
-            dashboard_address=None,
-            asynchronous=True,
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
         ) as cluster,
-        Client(cluster, asynchronous=True) as client,  # type: ignore[no-untyped-call]
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         executor = client.get_executor()
-        out = await graph(
+        compiled = graph(
             Task("a", _workloads.pid, timeout=10.0, executor=executor),
             Task("b", _workloads.stuck_briefly, timeout=0.3, executor=executor, default="cut"),
             timeout=10.0,
             observers=(recorder,),
-        ).ainvoke({})
+        )
+        out = asyncio.run(compiled.ainvoke({}))
     tasks = record(out)
     assert tasks["a"]["status"] == "ok"
     assert (out["b"], tasks["b"]["status"]) == ("cut", "timeout")
