@@ -27,11 +27,24 @@ CPU_SECONDS = 0.2
 
 
 def _burn(state: dict[str, Any]) -> int:
-    end = time.perf_counter() + state.get("seconds", CPU_SECONDS)
-    n = 0
-    while time.perf_counter() < end:
-        n += 1
-    return n
+    """A fixed amount of pure-Python work (``state["loops"]`` iterations): under the GIL,
+    threads share one core for it; processes get one each."""
+    total = 0
+    for i in range(state.get("loops", 1000)):
+        total += i * i % 7
+    return total
+
+
+def _calibrate(seconds: float) -> int:
+    """Iterations of ``_burn`` that take ``seconds`` here, alone."""
+    loops = 100_000
+    while True:
+        t0 = time.perf_counter()
+        _burn({"loops": loops})
+        took = time.perf_counter() - t0
+        if took > 0.05:
+            return int(loops * seconds / took)
+        loops *= 2
 
 
 def _stuck(state: dict[str, Any]) -> None:
@@ -64,14 +77,15 @@ def cpu(*, quick: bool = False) -> dict[str, Any]:
     pool = ProcessExecutor(max_workers=os.cpu_count() or 2)
     pool.warm_up()
     out: dict[str, Any] = {"cores": os.cpu_count(), "task_seconds": CPU_SECONDS}
+    state = {"loops": _calibrate(CPU_SECONDS)}
     try:
         for n in (2, 3, 4):
             t0 = time.perf_counter()
             for _ in range(n):
-                _burn({})
+                _burn(state)
             sequential = time.perf_counter() - t0
-            threads = asyncio.run(_timed(_tier(n, None), {}))
-            processes = asyncio.run(_timed(_tier(n, pool), {}))
+            threads = asyncio.run(_timed(_tier(n, None), state))
+            processes = asyncio.run(_timed(_tier(n, pool), state))
             out[f"{n}_tasks"] = {
                 "sequential_s": round(sequential, 3),
                 "threads_s": round(threads, 3),
@@ -99,15 +113,17 @@ def ray_deadline(*, quick: bool = False) -> dict[str, Any]:
             path = str(Path(folder) / "side-effect")
             task = Task("remote", _slow_side_effect, timeout=30.0, executor="ray")
             warm = Tier("warm", [Task("w", _burn, timeout=30.0, executor="ray")], timeout=30.0)
-            asyncio.run(run_tier(warm, {"seconds": 0.01}, observers=()))  # worker started
+            asyncio.run(run_tier(warm, {"loops": 1000}, observers=()))  # worker started
             tier = Tier("deadline", [task], timeout=0.5)
             wall = asyncio.run(_timed(tier, {"seconds": seconds, "path": path}))
+            call_ms = _call_ms("ray", 20 if quick else 100)
             time.sleep(seconds + 1.0)  # past the remote task's would-be end
             wrote = os.path.exists(path)
     finally:
         ray.shutdown()
     return {
         "ray_init_s": round(init_s, 2),
+        "call_ms": call_ms,
         "remote_task_s": seconds,
         "deadline_s": 0.5,
         "wall_s": round(wall, 4),
@@ -148,6 +164,50 @@ def stuck_process(*, quick: bool = False) -> dict[str, Any]:
     }
 
 
+def _noop(state: dict[str, Any]) -> int:
+    return 1
+
+
+def _call_ms(executor: Any, runs: int) -> float:
+    """Median milliseconds of a one-task tier whose task does nothing, on ``executor``."""
+    extra = {} if executor is None else {"executor": executor}
+    tier = Tier("noop", [Task("noop", _noop, timeout=30.0, **extra)], timeout=30.0)
+
+    async def many() -> list[float]:
+        await _timed(tier, {})  # warm up
+        return [await _timed(tier, {}) for _ in range(runs)]
+
+    walls = sorted(asyncio.run(many()))
+    return round(walls[len(walls) // 2] * 1000, 3)
+
+
+def call_cost(*, quick: bool = False) -> dict[str, Any]:
+    """What one call costs on each local executor: a no-op task's tier, median."""
+    from distributed import Client, LocalCluster
+
+    from parallel_nodes._remote import ProcessExecutor
+
+    runs = 20 if quick else 100
+    pool = ProcessExecutor(max_workers=2)
+    pool.warm_up()
+    try:
+        out = {
+            "default_ms": _call_ms(None, runs),
+            "thread_ms": _call_ms("thread", runs),
+            "process_ms": _call_ms(pool, runs),
+        }
+    finally:
+        pool.close()
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        out["dask_inprocess_ms"] = _call_ms(client.get_executor(), runs)
+    return out
+
+
 def ejection(*, quick: bool = False) -> dict[str, Any]:
     """One of three replicas failing, on a fake clock: its share, and how soon it is back."""
     now = [0.0]
@@ -185,6 +245,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     return {
         "machine": machine(),
         "cpu": cpu(quick=quick),
+        "call_cost": call_cost(quick=quick),
         "stuck_process": stuck_process(quick=quick),
         "ejection": ejection(quick=quick),
         "ray_deadline": ray_deadline(quick=quick),
@@ -195,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     """Print the results as JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["cpu", "stuck_process", "ejection", "ray_deadline"])
+    parts = ["cpu", "call_cost", "stuck_process", "ejection", "ray_deadline"]
+    parser.add_argument("--only", choices=parts)
     args = parser.parse_args(argv)
     if args.only:
         results = {args.only: globals()[args.only](quick=args.quick)}
