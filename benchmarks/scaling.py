@@ -26,22 +26,27 @@ from ._report import machine
 CPU_SECONDS = 0.2
 
 
-def _burn(state: dict[str, Any]) -> int:
+def _burn(state: dict[str, Any]) -> float:
     """A fixed amount of pure-Python work (``state["loops"]`` iterations): under the GIL,
-    threads share one core for it; processes get one each."""
+    threads share one core for it; processes get one each. Returns the CPU seconds it took."""
+    c0 = time.thread_time()
     total = 0
     for i in range(state.get("loops", 1000)):
         total += i * i % 7
-    return total
+    return time.thread_time() - c0 + 0 * total
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 def _calibrate(seconds: float) -> int:
-    """Iterations of ``_burn`` that take ``seconds`` here, alone."""
+    """Iterations of ``_burn`` that take ``seconds`` of CPU time (not wall time: other users'
+    load on a shared machine stretches the wall time, not the work)."""
     loops = 100_000
     while True:
-        t0 = time.perf_counter()
-        _burn({"loops": loops})
-        took = time.perf_counter() - t0
+        took = _burn({"loops": loops})
         if took > 0.05:
             return int(loops * seconds / took)
         loops *= 2
@@ -70,6 +75,14 @@ async def _timed(tier: Tier, state: dict[str, Any]) -> float:
     return time.perf_counter() - t0
 
 
+async def _cores(tier: Tier, state: dict[str, Any]) -> tuple[float, float]:
+    """The tier's wall time, and the cores its tasks got: their CPU seconds over that time."""
+    t0 = time.perf_counter()
+    result = await run_tier(tier, state, observers=())
+    wall = time.perf_counter() - t0
+    return wall, sum(float(v) for v in result.values.values()) / wall
+
+
 def cpu(*, quick: bool = False) -> dict[str, Any]:
     """Three (and two, and four) CPU-bound tasks: in sequence, on threads, on processes."""
     from parallel_nodes._remote import ProcessExecutor
@@ -78,20 +91,34 @@ def cpu(*, quick: bool = False) -> dict[str, Any]:
     pool.warm_up()
     out: dict[str, Any] = {"cores": os.cpu_count(), "task_seconds": CPU_SECONDS}
     state = {"loops": _calibrate(CPU_SECONDS)}
+    t0 = time.perf_counter()
+    alone_cpu = _burn(state)
+    out["one_task_cpu_share"] = round(alone_cpu / (time.perf_counter() - t0), 2)
+    rounds = 3 if quick else 7
     try:
         for n in (2, 3, 4):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                _burn(state)
-            sequential = time.perf_counter() - t0
-            threads = asyncio.run(_timed(_tier(n, None), state))
-            processes = asyncio.run(_timed(_tier(n, pool), state))
+            seq_s, thr_s, proc_s, cores_s, thr_cores = [], [], [], [], []
+            for _ in range(rounds):  # interleaved, so a burst of other load hits all three
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    _burn(state)
+                seq_s.append(time.perf_counter() - t0)
+                wall, cores = asyncio.run(_cores(_tier(n, None), state))
+                thr_s.append(wall)
+                thr_cores.append(cores)
+                wall, cores = asyncio.run(_cores(_tier(n, pool), state))
+                proc_s.append(wall)
+                cores_s.append(cores)
+            sequential, threads, processes = _median(seq_s), _median(thr_s), _median(proc_s)
             out[f"{n}_tasks"] = {
                 "sequential_s": round(sequential, 3),
                 "threads_s": round(threads, 3),
                 "processes_s": round(processes, 3),
                 "threads_speedup": round(sequential / threads, 2),
                 "processes_speedup": round(sequential / processes, 2),
+                # other users' load decides how many of the cores the workers really got
+                "cores_the_processes_got": round(_median(cores_s), 2),
+                "cores_the_threads_got": round(_median(thr_cores), 2),
                 # n equal tasks on c cores cannot beat ceil(n / c) task times
                 "ideal_speedup": round(n / -(-n // (os.cpu_count() or 1)), 2),
             }
