@@ -279,10 +279,66 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     }
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The results as the tables of ``docs/benchmarks.md``."""
+    lines = []
+    cpu_part = results.get("cpu")
+    if cpu_part:
+        lines += [
+            "| CPU-bound tasks (0.2 s of CPU each) | sequential | threads | processes "
+            "| speedup, threads | speedup, processes | cores the processes got | ideal |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for n in (2, 3, 4):
+            r = cpu_part[f"{n}_tasks"]
+            lines.append(
+                f"| {n} | {r['sequential_s']} s | {r['threads_s']} s | {r['processes_s']} s "
+                f"| {r['threads_speedup']}x | {r['processes_speedup']}x "
+                f"| {r['cores_the_processes_got']} | {r['ideal_speedup']}x |"
+            )
+        lines.append("")
+    cost = results.get("call_cost")
+    ray = results.get("ray_deadline")
+    if cost:
+        lines += [
+            "| one no-op task's tier, median | default | `thread` | `process` "
+            "| Dask (in-process) | Ray (local) |",
+            "|---|---|---|---|---|---|",
+            f"| ms | {cost['default_ms']} | {cost['thread_ms']} | {cost['process_ms']} "
+            f"| {cost['dask_inprocess_ms']} | {ray['call_ms'] if ray else '-'} |",
+            "",
+        ]
+    if ray:
+        lines.append(
+            f"- Ray: a task that would run {ray['remote_task_s']} s under a "
+            f"{ray['deadline_s']} s deadline: the tier returned in {ray['wall_s']} s "
+            f"({ray['late_ms']} ms late); side effect written: {ray['side_effect_written']}; "
+            f"`ray.init` took {ray['ray_init_s']} s."
+        )
+    stuck = results.get("stuck_process")
+    if stuck:
+        lines.append(
+            f"- A process task stuck forever, {stuck['runs']} runs under a "
+            f"{stuck['deadline_s']} s deadline: slowest return {stuck['max_wall_s']} s "
+            f"({stuck['max_late_ms']} ms late); our child processes before "
+            f"{stuck['processes_before']}, after {stuck['processes_after']}."
+        )
+    ej = results.get("ejection")
+    if ej:
+        lines.append(
+            f"- One of three replicas failing (a call every 10 ms, cool-down 1 s, fake clock): "
+            f"its share after warm-up {ej['failing_share'] * 100:.2f}% of "
+            f"{ej['calls_after_warm_up']} calls; re-admitted "
+            f"{ej['readmitted_after_cool_downs']} cool-downs after it recovered."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the results as JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="tables instead of JSON")
     parts = ["cpu", "call_cost", "stuck_process", "ejection", "ray_deadline"]
     parser.add_argument("--only", choices=parts)
     args = parser.parse_args(argv)
@@ -290,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         results = {args.only: globals()[args.only](quick=args.quick)}
     else:
         results = run(quick=args.quick)
-    print(json.dumps(results, indent=2))
+    print(markdown(results) if args.markdown else json.dumps(results, indent=2))
     return 0
 
 
