@@ -14,6 +14,7 @@ from langgraph.types import RetryPolicy
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
+    from ._balance import OutlierDetection
     from ._breaker import CircuitBreaker
     from ._hedge import Hedge, HedgeState
 
@@ -145,6 +146,7 @@ class Task:
         replicas: Sequence[Callable[..., Any]] = (),
         balance: str = "round_robin",
         executor: Any = None,
+        outlier: OutlierDetection | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
@@ -177,6 +179,8 @@ class Task:
         if any(_is_async(r) != _is_async(fn) for r in extra):
             raise ConfigError(f"{name}.replicas", "must all be async, or all sync, like fn")
         hedge_state = None
+        if outlier is not None and not extra:
+            raise ConfigError(f"{name}.outlier", "ejects replicas: pass replicas=[...] too")
         if hedge is not None or extra:
             from ._balance import BalanceStrategy
             from ._hedge import Hedge, HedgeState
@@ -187,9 +191,10 @@ class Task:
                 strategy = BalanceStrategy(balance)
             except ValueError:
                 raise ConfigError(
-                    f"{name}.balance", "must be 'round_robin', 'least_loaded' or 'fastest'"
+                    f"{name}.balance",
+                    "must be 'round_robin', 'least_loaded', 'fastest' or 'weighted'",
                 ) from None
-            hedge_state = HedgeState(hedge, (fn, *extra), strategy)
+            hedge_state = HedgeState(hedge, (fn, *extra), strategy, outlier)
         setattr_ = object.__setattr__
         setattr_(self, "hedge", hedge)
         setattr_(self, "replicas", extra)

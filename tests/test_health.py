@@ -211,3 +211,42 @@ def test_one_failing_replica_of_three_gets_under_5_percent_and_is_back_within_tw
     assert result["failing_share"] < 0.05
     assert result["readmitted_after_cool_downs"] is not None
     assert result["readmitted_after_cool_downs"] <= 2.0
+
+
+async def test_a_task_stops_calling_its_failing_replica() -> None:
+    from parallel_nodes import Task, Tier, run_tier
+
+    calls = Counter[str]()
+
+    async def broken(state: Any) -> str:
+        calls["broken"] += 1
+        raise ConnectionError("replica down")
+
+    async def healthy(state: Any) -> str:
+        calls["healthy"] += 1
+        return "ok"
+
+    async def also_healthy(state: Any) -> str:
+        calls["also_healthy"] += 1
+        return "ok"
+
+    task = Task(
+        "a",
+        broken,
+        replicas=[healthy, also_healthy],
+        outlier=OutlierDetection(consecutive_failures=2, cool_down=60.0),
+        timeout=1.0,
+        default="fallback",
+    )
+    tier = Tier("t", [task], timeout=1.0)
+    values = [(await run_tier(tier, {}, observers=())).values["a"] for _ in range(30)]
+    assert calls["broken"] == 2  # ejected after two failures in a row; no probe within 60 s
+    assert values.count("ok") == 28
+    assert calls["healthy"] == calls["also_healthy"] == 14
+
+
+def test_outlier_detection_needs_replicas_to_eject() -> None:
+    from parallel_nodes import Task
+
+    with pytest.raises(ConfigError, match=r"a\.outlier"):
+        Task("a", print, timeout=1.0, outlier=OutlierDetection())
