@@ -36,6 +36,7 @@ if _TYPE_CHECKING:
         InvalidOutputError,
         ParallelNodesError,
         TaskTimeoutError,
+        UnserializableOutputError,
     )
     from ._hedge import Hedge, HedgeState
     from ._map import map_task
@@ -43,7 +44,7 @@ if _TYPE_CHECKING:
     from ._observe import TierObserver, get_default_observers, set_default_observers
     from ._remote import ProcessExecutor, RayExecutor, ray_replica
     from ._results import TaskResult, TaskStatus, TierResult
-    from ._run import abandoned_total, run_tier, straggler_count
+    from ._run import abandoned_total, run_tier, starved_total, straggler_count
     from ._sketch import LatencySketch
     from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
     from ._task import Task
@@ -91,6 +92,7 @@ __all__ = [
     "Tier",
     "TierObserver",
     "TierResult",
+    "UnserializableOutputError",
     "WorkflowState",
     "abandoned_total",
     "get_default_observers",
@@ -102,6 +104,7 @@ __all__ = [
     "ray_replica",
     "run_tier",
     "set_default_observers",
+    "starved_total",
     "straggler_count",
     "thread_count",
 ]
@@ -142,6 +145,7 @@ _WHERE = {
     "TaskResult": "_results",
     "TaskStatus": "_results",
     "TaskTimeoutError": "_errors",
+    "UnserializableOutputError": "_errors",
     "Tier": "_tier",
     "TierObserver": "_observe",
     "TierResult": "_results",
@@ -156,6 +160,7 @@ _WHERE = {
     "ray_replica": "_remote",
     "run_tier": "_run",
     "set_default_observers": "_observe",
+    "starved_total": "_run",
     "straggler_count": "_run",
     "thread_count": "_threads",
 }
