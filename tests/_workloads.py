@@ -43,7 +43,7 @@ async def async_double(state: dict[str, Any]) -> int:
 
 def fails(state: dict[str, Any]) -> None:
     """Always raise, so retries and defaults can be seen."""
-    raise RuntimeError("backend down")
+    raise ConnectionError("backend down")
 
 
 def stuck_briefly(state: dict[str, Any]) -> str:

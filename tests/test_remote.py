@@ -111,6 +111,27 @@ async def test_a_function_that_does_not_pickle_fails_with_one_line_naming_the_ta
     assert "module level" in message
 
 
+@pytest.mark.slow
+async def test_retries_and_defaults_hold_on_the_process_executor(
+    pool: Any, recorder: RecordingObserver
+) -> None:
+    from langgraph.types import RetryPolicy
+
+    task = Task(
+        "a",
+        _workloads.fails,
+        timeout=20.0,
+        executor=pool,
+        retry=RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False),
+        default="fallback",
+    )
+    out = await graph(task, timeout=20.0, observers=(recorder,)).ainvoke({})
+    assert out["a"] == "fallback"
+    (result,) = [r for _, _, r in recorder.tasks]
+    assert (result.status.value, result.attempts) == ("error", 3)
+    assert str(result.error) == "backend down"  # the user's own exception, from the worker
+
+
 # --- Ray -------------------------------------------------------------------------------------
 
 
