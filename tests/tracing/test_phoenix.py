@@ -1,0 +1,151 @@
+"""End to end: a real ``research`` run traced into a real Arize Phoenix, read back over its API.
+
+Phoenix (the ``tracing-e2e`` dependency group) runs as a subprocess on a free loopback port with
+a temporary working directory, and is stopped by its PID. Spans go over OTLP/HTTP: ours (a tier
+span over its task spans) and OpenInference's LangChain spans (the graph, its nodes and each
+task's child run). Without Phoenix the test is skipped; under ``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parallel_nodes import _otel
+from tests._servers import unavailable
+
+pytestmark = pytest.mark.slow
+
+PROJECT = "parallel-nodes-e2e"
+TIERS = {
+    "retrieval": {"rag_retrieval", "tool_suggestion", "memory_retrieval"},
+    "post_generation": {"quality_scoring", "citation_extraction", "cost_tracking"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Phoenix server's base URL; its process is stopped by PID at the end."""
+    exe = shutil.which("phoenix") or str(Path(sys.executable).with_name("phoenix"))
+    if not Path(exe).exists():
+        unavailable("arize-phoenix is not installed: pip install --group tracing-e2e")
+    workdir = tmp_path_factory.mktemp("phoenix")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PHOENIX_WORKING_DIR": str(workdir),
+        "PHOENIX_HOST": "127.0.0.1",
+        "PHOENIX_PORT": str(port),
+        "PHOENIX_GRPC_PORT": str(free_port()),
+    }
+    log = (workdir / "phoenix.log").open("wb")
+    proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                unavailable(f"phoenix serve exited with {proc.returncode}; see {log.name}")
+            try:
+                get_json(f"{url}/v1/projects")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    unavailable(f"phoenix serve did not answer on {url} within 90 s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def spans_of(url: str, project: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        page = get_json(f"{url}/v1/projects/{project}/spans?limit=1000{cursor}")
+        found += page["data"]
+        if not page.get("next_cursor"):
+            return found
+        cursor = f"&cursor={page['next_cursor']}"
+
+
+async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
+    phoenix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openinference.instrumentation.langchain import LangChainInstrumentor
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from parallel_nodes.modes import Mode2AutomaticWorkflow
+
+    provider = TracerProvider(resource=Resource({"openinference.project.name": PROJECT}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{phoenix}/v1/traces")))
+    monkeypatch.setattr(_otel._trace, "get_tracer_provider", lambda: provider)
+    instrumentor = LangChainInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        graph = Mode2AutomaticWorkflow(config={"metrics": False}).compile()
+        out = await graph.ainvoke({"question": "What does a tier deadline do?"})
+    finally:
+        instrumentor.uninstrument()
+        provider.force_flush()
+        provider.shutdown()
+    assert out["answer"]
+
+    deadline = time.monotonic() + 30
+    while True:
+        spans = spans_of(phoenix, PROJECT)
+        names = {s["name"] for s in spans}
+        if all(f"parallel_tier {t}" in names for t in TIERS) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    for tier, tasks in TIERS.items():
+        (tier_span,) = [s for s in spans if s["name"] == f"parallel_tier {tier}"]
+        children = {
+            s["attributes"].get("parallel_nodes.task")
+            for s in spans
+            if s.get("parent_id") == tier_span["context"]["span_id"]
+        }
+        assert children == tasks, tier
+        assert tier_span["attributes"]["parallel_nodes.outcome"] == "ok"
+        # OpenInference's spans of the same run: each task's LangChain child run sits under
+        # the graph node that ran the tier.
+        for task in tasks:
+            runs = [s for s in spans if s["name"] == task and "parallel_nodes.task" not in s["attributes"]]
+            assert len(runs) == 1, task
+            parent = by_id[runs[0]["parent_id"]]
+            assert parent["span_kind"] in ("CHAIN", "UNKNOWN"), parent
+    trace_ids = {s["context"]["trace_id"] for s in spans if s["name"].startswith("parallel_tier")}
+    assert len(trace_ids) == 1  # both tiers in the graph's one trace
