@@ -18,13 +18,20 @@ from typing import Any
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
 from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
 from ._hedge import hedged_call
-from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
+from ._observe import (
+    TierObserver,
+    get_default_observers,
+    notify_cancelled,
+    notify_task,
+    notify_tier,
+)
 from ._results import TaskResult, TaskStatus, TierResult
 from ._retry import call_with_retry
 from ._strategy import StrategyKind
 from ._task import Task
 from ._threads import run_in_thread
 from ._tier import Tier
+from ._tracing import TaskTrace, TierTrace, log_extra, start_tier
 
 __all__ = ["abandoned_total", "run_tier", "straggler_count"]
 
@@ -173,6 +180,8 @@ class _TierRun:
         "start",
         "state",
         "tier",
+        "trace",
+        "traced",
         "values",
         "waiting",
         "winner",
@@ -218,6 +227,8 @@ class _TierRun:
         self.deadline = self.start + tier.timeout
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
+        self.trace: TierTrace | None = None
+        self.traced: dict[int, tuple[TaskTrace, _Slot]] = {}
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -275,6 +286,10 @@ class _TierRun:
             coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
         else:
             coro = _invoke(task, args, slot)
+        if self.trace is not None:  # a LangChain child run and/or a span for this task
+            traced = self.trace.task(task, state, deadline_left=self.deadline - now)
+            self.traced[i] = (traced, slot)
+            coro = traced.wrap(coro)
         self.running[i] = slot
         if self.emit is not None:
             self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
@@ -354,6 +369,7 @@ class _TierRun:
             self.tier.name,
             elapsed,
             which,
+            extra=log_extra(self.tier.name, task.name),
         )
         error = TaskTimeoutError(
             task=task.name,
@@ -380,6 +396,10 @@ class _TierRun:
     def record(self, i: int, result: TaskResult) -> None:
         self.results[i] = result
         task = self.tier.tasks[i]
+        if self.traced:
+            traced = self.traced.pop(i, None)
+            if traced is not None:
+                traced[0].end(result, traced[1].atask)
         self.values[task.name] = result.value
         if self.observers and not result.resumed:  # it did not run: nothing to measure
             notify_task(self.observers, self.tier.name, self.mode, result)
@@ -471,6 +491,7 @@ class _TierRun:
                 )
 
     async def execute(self) -> TierResult:
+        trace = self.trace = start_tier(self.tier.name, self.mode, timeout=self.tier.timeout)
         timer = self.loop.call_at(self.deadline, self.on_deadline)
         soft = None
         if self.kind is StrategyKind.GOOD_ENOUGH:
@@ -485,6 +506,9 @@ class _TierRun:
                 await self.done
         except asyncio.CancelledError:
             self.close("cancelled")
+            notify_cancelled(self.observers, self.tier.name, self.mode)
+            if trace is not None:
+                trace.end(None)
             raise
         finally:
             timer.cancel()
@@ -506,6 +530,9 @@ class _TierRun:
         )
         if self.observers:
             notify_tier(self.observers, result)
+        if trace is not None:
+            trace.end(result)
+            await trace.flush()
         return result
 
 

@@ -6,7 +6,7 @@ The engine's whole hook is four calls, each at one place::
     t = trace.task(task, state, deadline_left=...)  # at launch; pass t.config to the task
     coro = t.wrap(coro)                              # before create_task
     t.end(result, atask)                             # where the task's result is recorded
-    trace.end(tier_result, outcome); await trace.flush()  # where the tier ends
+    trace.end(tier_result); await trace.flush()    # where the tier ends (None: cancelled)
 
 A child run is started through the node's callback manager (``config["callbacks"]``), named after
 the task, as a ``retriever``, ``tool`` or ``chain`` run, and the task receives a config whose
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID, uuid4
@@ -60,7 +61,10 @@ __all__ = [
     "log_extra",
     "run_type_of",
     "start_tier",
+    "tier_outcome",
 ]
+
+_log = logging.getLogger("parallel_nodes")
 
 RUN_TYPES: Final = ("chain", "retriever", "tool")
 """The LangChain run types a task run can have."""
@@ -150,6 +154,23 @@ def fallback_note(result: TaskResult) -> str:
     )
 
 
+_TIER_ERRORS: Final = {
+    "deadline": "the tier deadline cut the run off",
+    "cancelled_by_caller": "the caller cancelled the tier run",
+}
+
+
+def tier_outcome(result: TierResult | None) -> str:
+    """``ok``, ``degraded``, ``deadline``, or ``cancelled_by_caller`` (no result)."""
+    if result is None:
+        return "cancelled_by_caller"
+    if result.deadline_exceeded:
+        return "deadline"
+    if any(r.degraded for r in result.tasks.values()):
+        return "degraded"
+    return "ok"
+
+
 class _Cancelled(Exception):
     """Stands for a task the tier cancelled (a strategy's loser): it raised nothing itself."""
 
@@ -195,14 +216,15 @@ class TierTrace:
         """Start tracing a task at its launch: a run and a span, children of the tier's."""
         return TaskTrace(self, task, state, deadline_left)
 
-    def end(self, result: TierResult | None, outcome: str) -> None:
-        """End the tier span with its outcome (``ok``, ``degraded``, ``deadline``, ...)."""
+    def end(self, result: TierResult | None) -> None:
+        """End the tier span with its outcome; ``None`` when the caller cancelled the run."""
         span = self.span
         if span is None:
             return
         from opentelemetry import context
         from opentelemetry.trace import StatusCode
 
+        outcome = tier_outcome(result)
         span.set_attribute("parallel_nodes.outcome", outcome)
         if result is not None:
             degraded = [r.name for r in result.tasks.values() if r.degraded]
@@ -210,9 +232,9 @@ class TierTrace:
             span.set_attribute("parallel_nodes.wall_time_s", result.wall_time)
             if result.winner is not None:
                 span.set_attribute("parallel_nodes.winner", result.winner)
-        if outcome == "deadline":
-            span.set_attribute("error.type", "deadline")
-            span.set_status(StatusCode.ERROR, "the tier deadline cut the run off")
+        if outcome in ("deadline", "cancelled_by_caller"):
+            span.set_attribute("error.type", outcome)
+            span.set_status(StatusCode.ERROR, _TIER_ERRORS[outcome])
         with contextlib.suppress(Exception):  # ended in another context (caller cancelled)
             context.detach(self._token)  # type: ignore[arg-type]
         span.end()
@@ -350,9 +372,15 @@ class TaskTrace:
             )
 
     async def _fire_end(self, result: TaskResult, error: BaseException | None) -> None:
-        manager = self.manager
         if self._start is not None:
             await self._start
+        try:
+            await self._fire_end_events(result, error)
+        except Exception:  # tracing must never fail a tier
+            _log.exception("could not end the trace run of task %r", self.name)
+
+    async def _fire_end_events(self, result: TaskResult, error: BaseException | None) -> None:
+        manager = self.manager
         if isinstance(manager, AsyncCallbackManagerForChainRun):
             if error is None:
                 value = result.value
@@ -381,19 +409,22 @@ async def _fire_start(
     state: Any,
     metadata: dict[str, Any],
 ) -> None:
+    # The manager passes its own metadata to each handler, so ours joins a copy, not inherited:
+    # a chat model inside the task has its own run and should not carry the task's fields.
+    starter = parent.copy()
+    starter.add_metadata(metadata, inherit=False)
     inputs = dict(state) if isinstance(state, Mapping) else {"input": state}
-    if run_type == "retriever":
-        await parent.on_retriever_start(
-            None, _query(state, name), run_id=run_id, name=name, metadata=metadata
-        )
-    elif run_type == "tool":
-        await parent.on_tool_start(
-            None, _query(state, name), run_id=run_id, name=name, metadata=metadata, inputs=inputs
-        )
-    else:
-        await parent.on_chain_start(
-            None, inputs, run_id=run_id, name=name, run_type="chain", metadata=metadata
-        )
+    try:
+        if run_type == "retriever":
+            await starter.on_retriever_start(None, _query(state, name), run_id=run_id, name=name)
+        elif run_type == "tool":
+            await starter.on_tool_start(
+                None, _query(state, name), run_id=run_id, name=name, inputs=inputs
+            )
+        else:
+            await starter.on_chain_start(None, inputs, run_id=run_id, name=name, run_type="chain")
+    except Exception:  # tracing must never fail a task
+        _log.exception("could not start the trace run of task %r", name)
 
 
 def _query(state: Any, fallback: str) -> str:

@@ -73,9 +73,14 @@ async def test_a_tier_span_holds_one_span_per_task_with_genai_attributes(
     assert root.attributes is not None
     assert root.attributes["parallel_nodes.outcome"] == "ok"
     assert root.attributes["parallel_nodes.mode"] == "research"
-    for name in ("retrieval rag_retrieval", "execute_tool tool_suggestion", "parallel_task scoring"):
+    for name in (
+        "retrieval rag_retrieval",
+        "execute_tool tool_suggestion",
+        "parallel_task scoring",
+    ):
         span = found[name]
-        assert span.parent is not None and span.parent.span_id == root.context.span_id
+        assert span.parent is not None
+        assert span.parent.span_id == root.context.span_id
         assert span.context.trace_id == root.context.trace_id
         assert span.attributes is not None
         assert span.attributes["parallel_nodes.status"] == "ok"
@@ -121,7 +126,8 @@ async def test_a_timed_out_task_span_is_an_error_and_its_straggler_links_the_tie
     straggler = found["parallel_straggler slow"]
     assert straggler.parent is None
     assert [link.context.span_id for link in straggler.links] == [tier_span.context.span_id]
-    assert straggler.end_time is not None and tier_span.end_time is not None
+    assert straggler.end_time is not None
+    assert tier_span.end_time is not None
     assert straggler.end_time > tier_span.end_time
 
 
@@ -143,7 +149,9 @@ async def test_duration_histograms_carry_the_trace_id_as_an_exemplar(
     await run_tier(tier, {}, observers=(PrometheusObserver(metrics),))
     trace_id = f"{by_name(spans)['parallel_tier t'].context.trace_id:032x}"
     text = generate_latest(metrics.registry).decode()
-    task_lines = [line for line in text.splitlines() if "parallel_task_duration_seconds_bucket" in line]
+    task_lines = [
+        line for line in text.splitlines() if "parallel_task_duration_seconds_bucket" in line
+    ]
     assert any(f'trace_id="{trace_id}"' in line for line in task_lines)
-    tier_lines = [l for l in text.splitlines() if "parallel_execution_duration_seconds_bucket" in l]
+    tier_lines = [x for x in text.splitlines() if "parallel_execution_duration_seconds_bucket" in x]
     assert any(f'trace_id="{trace_id}"' in line for line in tier_lines)

@@ -8,6 +8,7 @@ task's child run). Without Phoenix the test is skipped; under ``CI=true`` it fai
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -129,7 +130,7 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
         names = {s["name"] for s in spans}
         if all(f"parallel_tier {t}" in names for t in TIERS) or time.monotonic() > deadline:
             break
-        time.sleep(0.5)
+        await asyncio.sleep(0.5)
     by_id = {s["context"]["span_id"]: s for s in spans}
     for tier, tasks in TIERS.items():
         (tier_span,) = [s for s in spans if s["name"] == f"parallel_tier {tier}"]
@@ -143,9 +144,14 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
         # OpenInference's spans of the same run: each task's LangChain child run sits under
         # the graph node that ran the tier.
         for task in tasks:
-            runs = [s for s in spans if s["name"] == task and "parallel_nodes.task" not in s["attributes"]]
+            runs = [
+                s
+                for s in spans
+                if s["name"] == task and "parallel_nodes.task" not in s["attributes"]
+            ]
             assert len(runs) == 1, task
             parent = by_id[runs[0]["parent_id"]]
             assert parent["span_kind"] in ("CHAIN", "UNKNOWN"), parent
-    trace_ids = {s["context"]["trace_id"] for s in spans if s["name"].startswith("parallel_tier")}
-    assert len(trace_ids) == 1  # both tiers in the graph's one trace
+    # OpenInference does not make its spans current in OTel's context, so each tier span
+    # roots a trace of its own here; under an application span it would join that trace.
+    assert all(s["parent_id"] is None for s in spans if s["name"].startswith("parallel_tier"))

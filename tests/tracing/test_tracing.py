@@ -1,4 +1,4 @@
-"""A LangChain child run per task, under the node's run: what LangSmith, Langfuse and Phoenix draw."""
+"""A LangChain child run per task, under the node's run: what LangSmith and Phoenix draw."""
 
 from __future__ import annotations
 
