@@ -129,7 +129,9 @@ def start_tier(
     """
     if config is None:
         config = var_child_runnable_config.get()
-    manager = get_async_callback_manager_for_config(config) if _listening(config) else None
+    manager = None
+    if config is not None and _listening(config):
+        manager = get_async_callback_manager_for_config(config)
     tracer = otel_tracer()
     if manager is None and tracer is None:
         return None

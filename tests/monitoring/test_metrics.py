@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from parallel_nodes.monitoring import (
     DURATION_BUCKETS,
     METRIC_NAMES,
-    TIER_RUNS_NAME,
     OVERFLOW_LABEL,
+    TIER_RUNS_NAME,
     FailureType,
     ParallelMetrics,
 )

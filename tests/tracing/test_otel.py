@@ -25,7 +25,7 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(_otel._trace, "get_tracer_provider", lambda: provider)
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
     yield exporter
     provider.shutdown()
 
@@ -148,7 +148,7 @@ async def test_duration_histograms_carry_the_trace_id_as_an_exemplar(
     tier = Tier("t", [Task("a", fast, timeout=1.0)], timeout=1.0)
     await run_tier(tier, {}, observers=(PrometheusObserver(metrics),))
     trace_id = f"{by_name(spans)['parallel_tier t'].context.trace_id:032x}"
-    text = generate_latest(metrics.registry).decode()
+    text = generate_latest(metrics.registry).decode()  # type: ignore[no-untyped-call]
     task_lines = [
         line for line in text.splitlines() if "parallel_task_duration_seconds_bucket" in line
     ]

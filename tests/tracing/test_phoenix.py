@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import _otel
 from tests._servers import unavailable
 
 pytestmark = pytest.mark.slow
@@ -103,6 +102,7 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
     phoenix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from openinference.instrumentation.langchain import LangChainInstrumentor
+    from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -112,7 +112,7 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
 
     provider = TracerProvider(resource=Resource({"openinference.project.name": PROJECT}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{phoenix}/v1/traces")))
-    monkeypatch.setattr(_otel._trace, "get_tracer_provider", lambda: provider)
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
     instrumentor = LangChainInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     try:

@@ -45,7 +45,7 @@ async def hang(state: Any) -> str:
 
 
 def graph_of(tier: Tier, state: type = State) -> Any:
-    builder = StateGraph(state)
+    builder: Any = StateGraph(state)
     builder.add_node("fanout", parallel_node(tier, observers=(), meta_key=None))
     builder.add_edge(START, "fanout")
     builder.add_edge("fanout", END)
