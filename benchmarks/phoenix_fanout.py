@@ -85,57 +85,56 @@ def main(argv: Sequence[str] | None = None) -> int:
             "PHOENIX_PORT": str(port),
             "PHOENIX_GRPC_PORT": str(_free_port()),
         }
-        log = Path(tmp, "phoenix.log").open("wb")
-        proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    projects = _get(f"{url}/v1/projects")
-                    break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        print("phoenix serve did not start", file=sys.stderr)
-                        return 1
-                    time.sleep(0.5)
-            trace_id = asyncio.run(_research(url))
-            time.sleep(2)
-            projects = _get(f"{url}/v1/projects")["data"]
-            project_id = next(p["id"] for p in projects if p["name"] == PROJECT)
-            page = f"{url}/projects/{project_id}/traces/{trace_id}"
-            print(page)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [
-                    chromium,
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--hide-scrollbars",
-                    f"--user-data-dir={tmp}/chromium",
-                    "--virtual-time-budget=15000",
-                    f"--screenshot={args.out}",
-                    "--window-size=1400,1500",
-                    page,
-                ],
-                check=True,
-                timeout=120,
-                capture_output=True,
-            )
-            print(f"wrote {args.out}")
-        finally:
-            proc.terminate()
+        with Path(tmp, "phoenix.log").open("wb") as log:
+            proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
             try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+                deadline = time.monotonic() + 90
+                while True:
+                    try:
+                        projects = _get(f"{url}/v1/projects")
+                        break
+                    except (urllib.error.URLError, ConnectionError, TimeoutError):
+                        if proc.poll() is not None or time.monotonic() > deadline:
+                            print("phoenix serve did not start", file=sys.stderr)
+                            return 1
+                        time.sleep(0.5)
+                trace_id = asyncio.run(_research(url))
+                time.sleep(2)
+                projects = _get(f"{url}/v1/projects")["data"]
+                project_id = next(p["id"] for p in projects if p["name"] == PROJECT)
+                page = f"{url}/projects/{project_id}/traces/{trace_id}"
+                print(page)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run(
+                    [
+                        chromium,
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--hide-scrollbars",
+                        f"--user-data-dir={tmp}/chromium",
+                        "--virtual-time-budget=15000",
+                        f"--screenshot={args.out}",
+                        "--window-size=1400,1500",
+                        page,
+                    ],
+                    check=True,
+                    timeout=120,
+                    capture_output=True,
+                )
+                print(f"wrote {args.out}")
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
     return 0
 
 
