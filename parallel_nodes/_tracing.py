@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID, uuid4
@@ -65,6 +66,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger("parallel_nodes")
+_environ = os.environ
+_OFF: Final = frozenset(("0", "false", "no", "off"))
 
 RUN_TYPES: Final = ("chain", "retriever", "tool")
 """The LangChain run types a task run can have."""
@@ -125,8 +128,10 @@ def start_tier(
         timeout: The tier's deadline in seconds, for the span's attributes.
 
     Must be called inside the coroutine that runs the tier: the tier span becomes the current
-    OTel span there until :meth:`TierTrace.end`.
+    OTel span there until :meth:`TierTrace.end`. ``PARALLEL_NODES_TRACING=0`` switches both off.
     """
+    if _environ.get("PARALLEL_NODES_TRACING", "1").strip().lower() in _OFF:
+        return None
     if config is None:
         config = var_child_runnable_config.get()
     manager = None

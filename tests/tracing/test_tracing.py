@@ -7,6 +7,7 @@ import operator
 import time
 from typing import Annotated, Any, TypedDict
 
+import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
@@ -188,6 +189,16 @@ async def test_no_handler_means_no_trace_and_almost_no_cost() -> None:
         start_tier("t", "m", {"callbacks": None})
     per_call = (time.perf_counter() - started) / 2000
     assert per_call < 50e-6  # a few µs on a loaded 2-core machine; the bound leaves room
+
+
+async def test_the_environment_switch_turns_task_runs_off(
+    handler: RecordingHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARALLEL_NODES_TRACING", "0")
+    tier = Tier("t", [Task("scoring", score, timeout=1.0)], timeout=1.0)
+    await graph_of(tier).ainvoke({}, {"callbacks": [handler]})
+    assert handler.named("fanout")
+    assert not handler.named("scoring")
 
 
 def test_run_types_follow_the_declaration_then_the_name() -> None:
