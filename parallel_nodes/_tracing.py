@@ -185,7 +185,17 @@ class _Cancelled(Exception):
 class TierTrace:
     """One tier run's tracing: the node's callback manager and the tier's OTel span."""
 
-    __slots__ = ("_token", "config", "manager", "mode", "pending", "span", "tier", "tracer")
+    __slots__ = (
+        "_token",
+        "config",
+        "manager",
+        "mode",
+        "pending",
+        "span",
+        "tasks",
+        "tier",
+        "tracer",
+    )
 
     def __init__(
         self,
@@ -202,6 +212,7 @@ class TierTrace:
         self.manager = manager
         self.tracer = tracer
         self.pending: set[asyncio.Task[None]] = set()
+        self.tasks: list[TaskTrace] = []
         self.span: Span | None = None
         self._token: object = None
         if tracer is not None:
@@ -219,19 +230,35 @@ class TierTrace:
             )
             self._token = context.attach(trace.set_span_in_context(self.span))
 
-    def task(self, task: Any, state: Any, *, deadline_left: float) -> TaskTrace:
+    def task(
+        self,
+        task: Any,
+        state: Any,
+        *,
+        deadline_left: float,
+        config: RunnableConfig | None = None,
+    ) -> TaskTrace:
         """Start tracing a task at its launch: a run and a span, children of the tier's."""
-        return TaskTrace(self, task, state, deadline_left)
+        traced = TaskTrace(self, task, state, deadline_left, config)
+        self.tasks.append(traced)
+        return traced
 
-    def end(self, result: TierResult | None) -> None:
-        """End the tier span with its outcome; ``None`` when the caller cancelled the run."""
+    def end(self, result: TierResult | None, *, outcome: str | None = None) -> None:
+        """End the tier span with its outcome; ``None`` when it ends without a result.
+
+        Without a result (the caller cancelled the run, or a task raised an interrupt), every
+        task run still open ends with an error naming the outcome.
+        """
+        outcome = outcome or tier_outcome(result)
+        if result is None:
+            for traced in self.tasks:
+                traced.end_without_result(outcome)
         span = self.span
         if span is None:
             return
         from opentelemetry import context
         from opentelemetry.trace import StatusCode
 
-        outcome = tier_outcome(result)
         span.set_attribute("parallel_nodes.outcome", outcome)
         if result is not None:
             degraded = [r.name for r in result.tasks.values() if r.degraded]
@@ -257,18 +284,29 @@ class TaskTrace:
 
     __slots__ = ("_start", "config", "ended", "manager", "name", "run_type", "span", "tier")
 
-    def __init__(self, tier: TierTrace, task: Any, state: Any, deadline_left: float) -> None:
+    def __init__(
+        self,
+        tier: TierTrace,
+        task: Any,
+        state: Any,
+        deadline_left: float,
+        config: RunnableConfig | None = None,
+    ) -> None:
         self.tier = tier
         self.name: str = task.name
         self.run_type = run_type = run_type_of(task)
         self.ended = False
-        self.config: RunnableConfig | None = tier.config
+        base = tier.config if config is None else config
+        self.config: RunnableConfig | None = base
         self.manager: _RunManager | None = None
         self._start: asyncio.Task[None] | None = None
         self.span: Span | None = None
         hedged = getattr(task, "hedge", None) is not None
         if tier.manager is not None:
+            # A config of the task's own (the engine's, with its own callbacks) is honoured.
             parent = tier.manager
+            if base is not tier.config and base is not None and _listening(base):
+                parent = get_async_callback_manager_for_config(base)
             run_id = uuid4()
             self.manager = _MANAGERS[run_type](
                 run_id=run_id,
@@ -280,7 +318,7 @@ class TaskTrace:
                 metadata=parent.metadata,
                 inheritable_metadata=parent.inheritable_metadata,
             )
-            self.config = patch_config(tier.config, callbacks=self.manager.get_child())
+            self.config = patch_config(base, callbacks=self.manager.get_child())
             metadata = {
                 "parallel_nodes_tier": tier.tier,
                 "parallel_nodes_task": self.name,
@@ -346,6 +384,25 @@ class TaskTrace:
         if self.span is not None:
             self._end_span(result, error, atask)
         if self.manager is not None:
+            end = asyncio.get_running_loop().create_task(self._fire_end(result, error))
+            pending = self.tier.pending
+            pending.add(end)
+            end.add_done_callback(pending.discard)
+
+    def end_without_result(self, outcome: str) -> None:
+        """End a run the tier dropped without recording it (caller cancelled, interrupt)."""
+        if self.ended:
+            return
+        self.ended = True
+        error = _Cancelled(f"parallel_nodes: task {self.name!r} stopped: {outcome}")
+        if self.span is not None:
+            from opentelemetry.trace import StatusCode
+
+            self.span.set_attribute("error.type", outcome)
+            self.span.set_status(StatusCode.ERROR, str(error))
+            self.span.end()
+        if self.manager is not None:
+            result = TaskResult(self.name, TaskStatus.CANCELLED, None, 0.0, 0, error)
             end = asyncio.get_running_loop().create_task(self._fire_end(result, error))
             pending = self.tier.pending
             pending.add(end)

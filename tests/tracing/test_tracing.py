@@ -109,6 +109,19 @@ async def test_a_task_cut_at_the_tier_deadline_says_it_was_abandoned(
     assert "abandoned at the tier deadline" in notes
 
 
+async def test_a_run_cancelled_by_its_caller_ends_its_task_runs_with_an_error(
+    handler: RecordingHandler,
+) -> None:
+    tier = Tier("t", [Task("slow", hang, timeout=5.0, default=None)], timeout=5.0)
+    run = asyncio.ensure_future(graph_of(tier).ainvoke({}, {"callbacks": [handler]}))
+    await asyncio.sleep(0.05)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await asyncio.sleep(0.01)  # the end events are coroutines of their own
+    assert handler.one("slow").error is not None
+
+
 async def test_a_failing_task_with_a_default_says_it_fell_back(handler: RecordingHandler) -> None:
     async def broken(state: Any) -> str:
         raise ValueError("backend down")
