@@ -28,6 +28,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
+    from ._corpus import CorpusReport
     from ._workflow import RagWorkflow
 
 __all__ = ["TASK_NAMES", "app", "main"]
@@ -214,7 +215,7 @@ def _build(
 
     with _progress(show_progress) as on_progress:
         try:
-            return MODES[mode](
+            workflow = MODES[mode](
                 corpus=corpus,
                 model=model,
                 config=config,
@@ -226,6 +227,21 @@ def _build(
             if message.startswith("model:"):
                 raise UserError(f"--{message}") from exc
             raise UserError(f"--corpus: {message}") from exc
+    from ._corpus import CorpusRetriever
+
+    retriever = workflow.retriever
+    if corpus is not None and isinstance(retriever, CorpusRetriever) and retriever.report:
+        # On stderr, so --json's stdout stays one JSON document.
+        _err.print(_corpus_summary(retriever.report), markup=False, highlight=False)
+    return workflow
+
+
+def _corpus_summary(report: CorpusReport) -> str:
+    """``corpus: 120 files (1.4 MB) indexed; skipped 2 binary``: what loading a corpus did."""
+    how = "loaded from the index cache" if report.from_cache else "indexed"
+    line = f"corpus: {report.files} files ({report.bytes / 1e6:.1f} MB) {how}"
+    skipped = report.skipped_summary()
+    return f"{line}; skipped {skipped}" if skipped else line
 
 
 # -- prompts ----------------------------------------------------------------------------------

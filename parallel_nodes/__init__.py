@@ -35,13 +35,14 @@ if _TYPE_CHECKING:
         InvalidOutputError,
         ParallelNodesError,
         TaskTimeoutError,
+        UnserializableOutputError,
     )
     from ._hedge import Hedge, HedgeState
     from ._map import map_task
     from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
     from ._observe import TierObserver, get_default_observers, set_default_observers
     from ._results import TaskResult, TaskStatus, TierResult
-    from ._run import abandoned_total, run_tier, straggler_count
+    from ._run import abandoned_total, run_tier, starved_total, straggler_count
     from ._sketch import LatencySketch
     from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
     from ._task import Task
@@ -85,6 +86,7 @@ __all__ = [
     "Tier",
     "TierObserver",
     "TierResult",
+    "UnserializableOutputError",
     "WorkflowState",
     "abandoned_total",
     "get_default_observers",
@@ -95,6 +97,7 @@ __all__ = [
     "quorum",
     "run_tier",
     "set_default_observers",
+    "starved_total",
     "straggler_count",
     "thread_count",
 ]
@@ -131,6 +134,7 @@ _WHERE = {
     "TaskResult": "_results",
     "TaskStatus": "_results",
     "TaskTimeoutError": "_errors",
+    "UnserializableOutputError": "_errors",
     "Tier": "_tier",
     "TierObserver": "_observe",
     "TierResult": "_results",
@@ -144,6 +148,7 @@ _WHERE = {
     "quorum": "_strategy",
     "run_tier": "_run",
     "set_default_observers": "_observe",
+    "starved_total": "_run",
     "straggler_count": "_run",
     "thread_count": "_threads",
 }

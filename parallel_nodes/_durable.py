@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any, Final
@@ -122,6 +123,10 @@ class TaskMemo:
 def open_memo(tier: str, runtime: Any) -> TaskMemo:
     """The memo for this node's run, from LangGraph's runtime (store and execution info).
 
+    Keyed by thread, checkpoint namespace and LangGraph's task id: the task id alone is the
+    same for two threads resumed from one copied checkpoint, which would read each other's
+    values.
+
     Raises:
         ConfigError: The graph has no store or no checkpointer, so nothing could be resumed.
     """
@@ -137,4 +142,7 @@ def open_memo(tier: str, runtime: Any) -> TaskMemo:
             f"{tier}.durable",
             "needs a checkpointer and a thread_id to resume from; or set durable=False",
         )
-    return TaskMemo(store, (_ROOT, tier, str(info.task_id)))
+    scope = f"{info.thread_id}\x00{getattr(info, 'checkpoint_ns', '')}"
+    # A digest: store namespace labels may not hold the '.' a thread id or namespace may.
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:32]
+    return TaskMemo(store, (_ROOT, tier, digest, str(info.task_id)))

@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError (also ValueError)      a Task, Tier or config value is wrong
     ├── TaskTimeoutError                   a task ran past its timeout or the tier deadline
     ├── InvalidOutputError                 a task returned a value of the wrong type
+    │   └── UnserializableOutputError      ... or one the graph's checkpointer cannot save
     └── CircuitOpenError                   a task's circuit breaker is open
 
 ``TaskTimeoutError`` deliberately does not subclass the built-in ``TimeoutError``: that one is an
@@ -20,6 +21,7 @@ __all__ = [
     "InvalidOutputError",
     "ParallelNodesError",
     "TaskTimeoutError",
+    "UnserializableOutputError",
 ]
 
 
@@ -48,7 +50,8 @@ class TaskTimeoutError(ParallelNodesError):
         timeout: The budget that ran out, in seconds.
         elapsed: How long the task had run when it was abandoned, in seconds.
         attempt: The attempt that was running (1-based).
-        deadline: ``"task"`` when the task's own timeout fired, ``"tier"`` for the tier deadline.
+        deadline: ``"task"`` when the task's own timeout fired, ``"tier"`` for the tier deadline,
+            ``"idle"`` when the task went silent for its ``TimeoutPolicy.idle_timeout``.
     """
 
     def __init__(
@@ -61,11 +64,15 @@ class TaskTimeoutError(ParallelNodesError):
         attempt: int,
         deadline: str = "task",
     ) -> None:
-        fix = (
-            f"raise Task(timeout=...) for {task!r} or make it faster"
-            if deadline == "task"
-            else f"raise Tier(timeout=...) for {tier!r} or make {task!r} faster"
-        )
+        if deadline == "task":
+            fix = f"raise Task(timeout=...) for {task!r} or make it faster"
+        elif deadline == "idle":
+            fix = (
+                f"call runtime.heartbeat() (or stream progress) more often in {task!r}, or raise "
+                "its TimeoutPolicy(idle_timeout=...)"
+            )
+        else:
+            fix = f"raise Tier(timeout=...) for {tier!r} or make {task!r} faster"
         super().__init__(
             f"task {task!r} in tier {tier!r} exceeded its {deadline} budget of {timeout:.3f}s "
             f"(ran {elapsed:.3f}s, attempt {attempt}); {fix}"
@@ -94,6 +101,31 @@ class InvalidOutputError(ParallelNodesError):
         )
         self.task = task
         self.expected = expected
+        self.got = got
+
+
+class UnserializableOutputError(InvalidOutputError):
+    """A task returned a value the graph's checkpointer cannot serialise.
+
+    Caught when the task ends, so only that task degrades; written to state, the value would
+    fail the whole graph at checkpoint time with no task named.
+
+    Attributes:
+        task: The task's name.
+        key: The state key the value was for.
+        got: The type of the value that was returned.
+    """
+
+    def __init__(self, *, task: str, key: str, got: type, reason: str) -> None:
+        ParallelNodesError.__init__(
+            self,
+            f"task {task!r} returned a {got.__name__} for state key {key!r}, which the graph's "
+            f"checkpointer cannot serialise ({reason}); return plain data (dicts, lists, "
+            "strings, numbers, Pydantic models) or convert it before returning",
+        )
+        self.task = task
+        self.key = key
+        self.expected = object
         self.got = got
 
 

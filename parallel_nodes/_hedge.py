@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from langgraph.errors import GraphBubbleUp
+
 from ._balance import BalanceStrategy, ReplicaSet
 from ._errors import ConfigError
 from ._sketch import LatencySketch
@@ -148,6 +150,9 @@ async def hedged_call(
             return
         if exc is None:
             outcome.set_result(t.result())
+            return
+        if isinstance(exc, GraphBubbleUp):  # an interrupt ends the call, whatever else runs
+            outcome.set_exception(exc)
             return
         first_error = first_error or exc
         if not running:  # nothing left to win; a hedge not yet fired is not worth waiting for

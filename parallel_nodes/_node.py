@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
-from typing import Annotated, Any, Protocol, TypedDict
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Annotated, Any, TypedDict
 
+from langchain_core.runnables.config import var_child_runnable_config
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from ._errors import ConfigError
 from ._observe import TierObserver
 from ._results import TierResult
 from ._run import run_tier
+from ._sync import run_sync
 from ._tier import Tier
 
 __all__ = [
     "ParallelNode",
     "ParallelState",
+    "both_apis",
     "merge_tier_records",
     "parallel_node",
     "state_update",
@@ -24,25 +29,131 @@ __all__ = [
 META_KEY = "parallel"
 
 
+def _merge_record(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
+    """Two runs of one tier in one step (``Send`` instances, nodes sharing a tier name)."""
+    degraded = list(left.get("degraded", ()))
+    degraded += [d for d in right.get("degraded", ()) if d not in degraded]
+    tasks = dict(left.get("tasks", {}))
+    for name, entry in right.get("tasks", {}).items():
+        # A degraded instance's entry wins, so the record never hides a fallback.
+        if name not in tasks or entry.get("status") != "ok":
+            tasks[name] = entry
+    return {
+        **left,
+        "wall_time": max(left.get("wall_time", 0.0), right.get("wall_time", 0.0)),
+        "speedup": max(left.get("speedup", 0.0), right.get("speedup", 0.0)),
+        "deadline_exceeded": bool(left.get("deadline_exceeded") or right.get("deadline_exceeded")),
+        "winner": left.get("winner") or right.get("winner"),
+        "degraded": degraded,
+        "tasks": tasks,
+        "instances": left.get("instances", 1) + right.get("instances", 1),
+    }
+
+
 def merge_tier_records(
     left: Mapping[str, Any] | None, right: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """State reducer: each tier's record replaces only its own entry."""
-    return {**(left or {}), **(right or {})}
+    """State reducer: each tier's record replaces only its own entry.
+
+    Records of one tier written in the same step (by ``Send`` instances of a node, or by two
+    nodes that share a tier name) merge instead: ``degraded`` is their union, a task's entry is
+    a degraded instance's when any degraded, and ``instances`` counts them. A record from a
+    later step replaces the entry.
+    """
+    merged = dict(left or {})
+    for name, record in (right or {}).items():
+        earlier = merged.get(name)
+        if (
+            isinstance(earlier, Mapping)
+            and isinstance(record, Mapping)
+            and record.get("step") is not None
+            and earlier.get("step") == record.get("step")
+        ):
+            merged[name] = _merge_record(earlier, record)
+        else:
+            merged[name] = record
+    return merged
 
 
-def state_update(result: TierResult, meta_key: str | None = META_KEY) -> dict[str, Any]:
-    """A tier result as a graph state update: each value under its key, plus the tier's record."""
-    update = result.values
+def _as_command(value: Any) -> list[Command[Any]]:
+    """A node's return value as ``Command``s, so several tasks' updates apply one by one."""
+    if value is None:
+        return []
+    if isinstance(value, Command):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [c for v in value for c in _as_command(v)]
+    return [Command(update=value)]
+
+
+def state_update(
+    result: TierResult, meta_key: str | None = META_KEY, tier: Tier | None = None
+) -> Any:
+    """A tier result as a graph state update: each value under its key, plus the tier's record.
+
+    A task that degraded with no default writes nothing (its key keeps its value, and a
+    reducer never sees ``None``). A ``returns="update"`` task's own update is applied as the
+    node's: the result is then a list of ``Command``s, which LangGraph applies in order.
+    """
+    tasks = {t.name: t for t in tier.tasks} if tier is not None else {}
+    update: dict[str, Any] = {}
+    commands: list[Command[Any]] = []
+    for r in result.tasks.values():
+        task = tasks.get(r.name)
+        if task is not None and task.returns == "update":
+            if r.ok:
+                commands.extend(_as_command(r.value))
+        elif r.ok or task is None or task.has_default:
+            update[r.output_key or r.name] = r.value
     if meta_key is not None:
-        update[meta_key] = {result.tier: result.to_record()}
-    return update
+        record = result.to_record()
+        config = var_child_runnable_config.get()
+        if config is not None:
+            record["step"] = config.get("metadata", {}).get("langgraph_step")
+        update[meta_key] = {result.tier: record}
+    if not commands:
+        return update
+    return [Command(update=update), *commands]
 
 
-class ParallelNode(Protocol):
-    """What ``parallel_node`` returns: an async node taking the state and LangGraph's runtime."""
+def _subgraph_of(tier: Tier) -> Any:
+    """The first compiled graph a task calls, found the way LangGraph finds a node's."""
+    from langchain_core.runnables.utils import get_function_nonlocals
+    from langgraph.pregel import Pregel
+    from langgraph.pregel.protocol import PregelProtocol
 
-    def __call__(self, state: Any, *, runtime: Runtime[Any]) -> Awaitable[dict[str, Any]]: ...
+    def usable(c: Any) -> bool:
+        return isinstance(c, PregelProtocol) and (
+            not isinstance(c, Pregel) or c.checkpointer is not False
+        )
+
+    for task in tier.tasks:
+        for fn in (task.fn, *task.replicas):
+            candidates = [getattr(fn, "__self__", fn)]
+            if not usable(candidates[0]):
+                try:
+                    candidates = [getattr(n, "__self__", n) for n in get_function_nonlocals(fn)]
+                except Exception:  # a callable object without source: nothing to find
+                    candidates = []
+            for c in candidates:
+                if usable(c):
+                    return c
+    return None
+
+
+class ParallelNode(RunnableCallable):
+    """What ``parallel_node`` returns: a LangGraph node with a sync and an async entry point.
+
+    ``graph.invoke``/``graph.stream`` call the sync one, ``ainvoke``/``astream`` the async
+    one; both run the same tier. Calling it directly, ``await node(state, runtime=...)``,
+    runs the async one.
+    """
+
+    def __call__(self, state: Any, *, runtime: Runtime[Any] | None = None) -> Awaitable[Any]:
+        afunc = self.afunc
+        assert afunc is not None
+        result: Awaitable[Any] = afunc(state, runtime=runtime)
+        return result
 
 
 class ParallelState(TypedDict, total=False):
@@ -61,7 +172,7 @@ def parallel_node(
     meta_key: str | None = META_KEY,
     observers: tuple[TierObserver, ...] | None = None,
 ) -> ParallelNode:
-    """Make an async LangGraph node that runs ``tier`` and writes each task's value to state.
+    """Make a LangGraph node that runs ``tier`` and writes each task's value to state.
 
     Args:
         tier: The tier to run.
@@ -71,8 +182,10 @@ def parallel_node(
         observers: Observers for this node; ``None`` means the process-wide defaults.
 
     Returns:
-        A node for ``StateGraph.add_node``. It streams ``task_started`` / ``task_finished``
-        events to LangGraph's ``custom`` stream mode.
+        A node for ``StateGraph.add_node``, for the sync API (``graph.invoke``) and the async
+        one alike. It streams ``task_started`` / ``task_finished`` events to LangGraph's
+        ``custom`` stream mode. A compiled graph that a task calls is a subgraph of this node
+        for LangGraph (its checkpoints, ``get_state(subgraphs=True)``, its interrupts).
 
     Example:
         >>> from langgraph.graph import StateGraph, START, END
@@ -88,10 +201,32 @@ def parallel_node(
     observer_tuple = None if observers is None else tuple(observers)
     name = tier.name
 
-    async def node(state: Any, *, runtime: Runtime[Any]) -> dict[str, Any]:
+    async def node(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
         result = await run_tier(tier, state, runtime, mode=mode, observers=observer_tuple)
-        return state_update(result, meta_key)
+        return state_update(result, meta_key, tier)
+
+    subgraph = _subgraph_of(tier)
+
+    def node_sync(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
+        # Naming `subgraph` here lets LangGraph find the compiled graph a task calls (it reads
+        # a node function's nonlocals), so its checkpoints, state and interrupts stay visible
+        # as from a plain node that calls it.
+        if subgraph is not None:
+            pass
+        return run_sync(lambda: node(state, runtime=runtime))
 
     node.__name__ = f"parallel_{name}"
     node.__qualname__ = node.__name__
-    return node
+    return ParallelNode(node_sync, node, name=node.__name__, trace=False, recurse=False)
+
+
+def both_apis(afn: Callable[..., Coroutine[Any, Any, Any]], name: str) -> ParallelNode:
+    """An async node method ``afn(state, runtime)`` as a node for ``invoke`` and ``ainvoke``."""
+
+    async def node(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
+        return await afn(state, runtime)
+
+    def node_sync(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
+        return run_sync(lambda: afn(state, runtime))
+
+    return ParallelNode(node_sync, node, name=name, trace=False, recurse=False)

@@ -48,6 +48,9 @@ class TaskResult:
     resumed: bool = False
     """Whether the value was kept from an attempt cut short by a crash (``Tier(durable=True)``);
     the task did not run again."""
+    contended: float = 0.0
+    """Seconds of ``duration`` the task spent waiting while other tasks of the tier held the
+    CPU (measured in tiers with a sync task): time it would not have waited alone."""
 
     @property
     def ok(self) -> bool:
@@ -82,6 +85,12 @@ class TierResult:
     """Whether the tier deadline cut off at least one task."""
     winner: str | None = None
     """The first task to succeed (what ``FIRST_SUCCESS`` returns early on), if any."""
+    loop_lag: float = 0.0
+    """How late, in seconds, the latest timeout timer fired when one fired late enough to
+    mean the event loop was blocked (0.0 otherwise)."""
+    blocking: tuple[str, ...] = ()
+    """The tasks that may have blocked the event loop when a timer fired late: tasks ending
+    as it was due, or async tasks still running, never the task that timed out."""
 
     @property
     def values(self) -> dict[str, Any]:
@@ -100,10 +109,19 @@ class TierResult:
 
     @property
     def speedup(self) -> float:
-        """The sum of the task durations over the wall time: what running at once saved."""
+        """How many times faster than one task after another: the time the tasks would have
+        taken in sequence over the wall time.
+
+        A task's time in sequence is its duration less what it spent waiting for the CPU
+        that its siblings held (``contended``): three CPU-bound sync tasks that share the GIL
+        each last about as long as all three, yet report a speedup of about 1, not 3. The
+        figure errs low, never high: an async task's own CPU time is not told apart from
+        the event loop's, so its siblings' CPU may be subtracted from it too.
+        """
         if self.wall_time <= 0:
             return 0.0
-        return sum(r.duration for r in self.tasks.values()) / self.wall_time
+        alone = sum(max(r.duration - r.contended, 0.0) for r in self.tasks.values())
+        return alone / self.wall_time
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-safe summary for graph state and logs: statuses, timings, degraded names."""
@@ -113,6 +131,8 @@ class TierResult:
             "deadline_exceeded": self.deadline_exceeded,
             "winner": self.winner,
             "degraded": list(self.degraded),
+            "loop_lag": self.loop_lag,
+            "blocking": list(self.blocking),
             "tasks": {
                 r.name: {
                     "status": r.status.value,

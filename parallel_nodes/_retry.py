@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, cast
 
+from langgraph.errors import GraphBubbleUp
 from langgraph.types import RetryPolicy
 from tenacity import (
     AsyncRetrying,
@@ -29,8 +30,10 @@ class AttemptCounter(Protocol):
 
 def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
     """Whether ``policy.retry_on`` accepts ``exc``, as LangGraph reads it."""
-    if not isinstance(exc, Exception):
-        return False  # KeyboardInterrupt, SystemExit, CancelledError are never retried
+    if not isinstance(exc, Exception) or isinstance(exc, GraphBubbleUp):
+        # KeyboardInterrupt, SystemExit and CancelledError are never retried; nor, as in
+        # LangGraph, an interrupt() or a hand-off to the parent graph.
+        return False
     retry_on = policy.retry_on
     if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
         return isinstance(exc, retry_on)

@@ -10,14 +10,27 @@ end, so none is garbage-collected while pending.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import copy
 import logging
+import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
+from langchain_core.callbacks.base import BaseCallbackManager
+from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.errors import GraphBubbleUp
+from langgraph.pregel._messages import StreamMessagesHandler  # private: see guarantees.md
+from langgraph.runtime import Runtime
+
+from ._call import invoke, raise_later, status_of, with_values
 from ._durable import LOAD_SHARE, TaskMemo, open_memo
-from ._errors import CircuitOpenError, ConfigError, InvalidOutputError, TaskTimeoutError
-from ._hedge import hedged_call
+from ._errors import (
+    ConfigError,
+    TaskTimeoutError,
+    UnserializableOutputError,
+)
 from ._observe import (
     TierObserver,
     get_default_observers,
@@ -26,19 +39,79 @@ from ._observe import (
     notify_tier,
 )
 from ._results import TaskResult, TaskStatus, TierResult
-from ._retry import call_with_retry
 from ._strategy import StrategyKind
 from ._task import Task
-from ._threads import run_in_thread
+from ._threads import pool_saturated
 from ._tier import Tier
 from ._tracing import TaskTrace, TierTrace, log_extra, start_tier
 
-__all__ = ["abandoned_total", "run_tier", "straggler_count"]
+__all__ = ["abandoned_total", "run_tier", "starved_total", "straggler_count"]
 
 _log = logging.getLogger("parallel_nodes")
 
 _STRAGGLERS: set[asyncio.Task[Any]] = set()
 _abandoned = 0
+_starved = 0
+
+ENCLOSING_DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
+    "parallel_nodes_enclosing_deadline", default=None
+)
+"""The loop time by which the task this code runs in must end (its timeout or its tier's
+deadline, whichever is first). A tier run inside a task ends a little before it, so what
+finished is returned before the outer timer throws it all away."""
+_TIMEOUTS: Final = ("task", "tier", "idle")
+"""The budgets whose end abandons a task as timed out (not as a strategy's loser)."""
+_LAG_WARNING: Final = 0.05
+"""A timer this late (seconds) means something held the event loop: it is reported."""
+_OWN_SHARE: Final = 0.05
+_BUSY_SHARE: Final = 0.2
+"""A sync task's wall time over the process's CPU time tells the machine's load only when the
+task ran at least ``_OWN_SHARE`` of that CPU time, and the process was on the CPU for at least
+``_BUSY_SHARE`` of the task's wall time."""
+_NESTED_MARGIN: Final = 0.05
+_NESTED_SHARE: Final = 0.2
+"""A nested tier ends this much earlier than the enclosing deadline (seconds, at most this
+share of the time left): the loop turns it needs to return, on a loaded machine too."""
+_EMPTY: Final[dict[str, Any]] = {}
+_CONF: Final = "configurable"
+_RUNTIME_KEY: Final = "__pregel_runtime"
+_CHECKPOINTER_KEY: Final = "__pregel_checkpointer"
+"""Where LangGraph keeps a node's ``Runtime`` in its config (private there, so named here)."""
+
+
+def _no_writer(_: Any) -> None:
+    """LangGraph's stand-in when nothing streams custom events."""
+
+
+def _quiet_messages(callbacks: Any, slot: _Slot) -> BaseCallbackManager | None:
+    """The node's callbacks with LangGraph's token streamer silenced once ``slot`` closes.
+
+    Tokens an abandoned sync task's chat model streams (``stream_mode="messages"``) would
+    otherwise reach the stream while the next node runs. ``None`` when nothing streams them.
+    """
+    if not isinstance(callbacks, BaseCallbackManager):
+        return None
+    streamers = (StreamMessagesHandler,)
+    if not any(isinstance(h, streamers) for h in callbacks.handlers):
+        return None
+
+    def quiet(handler: Any) -> Any:
+        if not isinstance(handler, streamers):
+            return handler
+        stream = handler.stream
+
+        def gated(chunk: Any) -> None:
+            if not slot.closed:
+                stream(chunk)
+
+        twin = copy.copy(handler)  # shares what it has seen, so nothing is emitted twice
+        twin.stream = gated
+        return twin
+
+    manager = callbacks.copy()
+    manager.handlers = [quiet(h) for h in manager.handlers]
+    manager.inheritable_handlers = [quiet(h) for h in manager.inheritable_handlers]
+    return manager
 
 
 def straggler_count() -> int:
@@ -51,88 +124,51 @@ def abandoned_total() -> int:
     return _abandoned
 
 
+def starved_total() -> int:
+    """Sync tasks timed out while every sync worker thread was busy, since the process started.
+
+    A rise means workers are held by blocked tasks (give their backends client timeouts); the
+    pool recovers when they return.
+    """
+    return _starved
+
+
 def _forget(atask: asyncio.Task[Any]) -> None:
     _STRAGGLERS.discard(atask)
     if not atask.cancelled():
         atask.exception()  # mark it retrieved: an abandoned failure is already recorded
 
 
-def _status_of(exc: BaseException) -> TaskStatus:
-    if isinstance(exc, TaskTimeoutError):
-        return TaskStatus.TIMEOUT
-    if isinstance(exc, CircuitOpenError):
-        return TaskStatus.CIRCUIT_OPEN
-    if isinstance(exc, InvalidOutputError):
-        return TaskStatus.INVALID_OUTPUT
-    return TaskStatus.ERROR
-
-
-async def _invoke(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
-    """The slow path: sync functions, retries, breakers and output checks."""
-    breaker = task.breaker
-    if breaker is None:
-        return await _call(task, args, slot)
-    await breaker.check()  # raises CircuitOpenError: the task gets its default at once
-    try:
-        value = await _call(task, args, slot)
-    except asyncio.CancelledError:
-        # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
-        await (breaker.record_failure() if slot.timed_out else breaker.release())
-        raise
-    except Exception:
-        await breaker.record_failure()
-        raise
-    await breaker.record_success()
-    return value
-
-
-def _one_call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
-    """One attempt: a plain call, or a hedged call over the task's replicas."""
-    hedge_state = task.hedge_state
-    if hedge_state is None:
-        return task.fn(*args) if task.is_async else run_in_thread(task.fn, args)
-
-    async def call(fn: Any) -> Any:
-        return await (fn(*args) if task.is_async else run_in_thread(fn, args))
-
-    return hedged_call(hedge_state, task.hedge, call)
-
-
-async def _call(task: Task, args: tuple[Any, ...], slot: _Slot) -> Any:
-    if task.hedge_state is not None and task.retry is None:
-        value = await _one_call(task, args, slot)
-    elif task.retry is None:
-        value = await (task.fn(*args) if task.is_async else run_in_thread(task.fn, args))
-    else:
-
-        def attempt() -> Any:
-            return _one_call(task, args, slot)
-
-        value = await call_with_retry(
-            attempt,
-            task.retry,
-            budget=task.timeout,
-            task=task.name,
-            tier=slot.run.tier.name,
-            counter=slot,
-        )
-    expected = task.output_type
-    if expected is not None and not isinstance(value, expected):
-        raise InvalidOutputError(
-            task=task.name,
-            expected=expected if isinstance(expected, type) else expected[0],
-            got=type(value),
-        )
-    return value
-
-
 class _Slot:
     """One running task: its asyncio task, its timer, and whether its result is recorded."""
 
-    __slots__ = ("atask", "attempts", "closed", "index", "run", "started", "timed_out", "timer")
+    __slots__ = (
+        "atask",
+        "attempts",
+        "beat",
+        "closed",
+        "cpu",
+        "cpu0",
+        "idle_timer",
+        "index",
+        "kwargs",
+        "run",
+        "started",
+        "state",
+        "timed_out",
+        "timer",
+    )
 
-    def __init__(self, run: _TierRun, index: int, started: float) -> None:
+    def __init__(
+        self, run: _TierRun, index: int, started: float, state: Any, kwargs: dict[str, Any]
+    ) -> None:
         self.run = run
+        self.state = state
+        self.kwargs = kwargs
+        self.cpu: list[float] | None = None
+        self.cpu0 = 0.0
+        self.beat = started
+        self.idle_timer: asyncio.TimerHandle | None = None
         self.index = index
         self.started = started
         self.attempts = 1
@@ -147,14 +183,34 @@ class _Slot:
         else:
             self.run.finish(self, atask)
 
+    def on_idle(self) -> None:
+        """The idle timer: abandon a task silent for its idle timeout, else look again later."""
+        if self.closed:
+            return
+        run = self.run
+        idle = run.tier.tasks[self.index].idle_timeout
+        assert idle is not None
+        due = self.beat + idle
+        if run.loop.time() >= due:
+            run.abandon(self, idle, "idle")
+        else:
+            self.idle_timer = run.loop.call_at(due, self.on_idle)
+
     def on_timeout(self) -> None:
+        if self.atask is not None and self.atask.done():
+            return  # it ended in the same loop turn: its result is on the way, not late
         if not self.closed:
-            task = self.run.tier.tasks[self.index]
-            self.run.abandon(self, task.timeout, "task")
+            run = self.run
+            task = run.tier.tasks[self.index]
+            suspects = run.lag_suspects(self.started + task.timeout, (self.index,))
+            run.abandon(self, task.timeout, "task")
+            if suspects is not None:
+                run.blame(suspects, (self.index,))
 
 
 class _TierRun:
     __slots__ = (
+        "blocking",
         "closing",
         "deadline",
         "deadline_hit",
@@ -164,6 +220,7 @@ class _TierRun:
         "finished",
         "kept",
         "kind",
+        "lag",
         "limit",
         "loop",
         "memo",
@@ -176,7 +233,9 @@ class _TierRun:
         "results",
         "running",
         "runtime",
+        "serde",
         "soft_passed",
+        "sources",
         "start",
         "state",
         "tier",
@@ -190,12 +249,13 @@ class _TierRun:
     def __init__(
         self,
         tier: Tier,
-        state: Mapping[str, Any],
+        state: Any,
         runtime: Any,
         mode: str,
         observers: tuple[TierObserver, ...],
         loop: asyncio.AbstractEventLoop,
         memo: TaskMemo | None = None,
+        config: Any = None,
     ) -> None:
         self.tier = tier
         self.memo = memo
@@ -222,13 +282,27 @@ class _TierRun:
         self.closing = False
         self.deadline_hit = False
         self.fatal: BaseException | None = None
+        self.lag = 0.0
+        self.blocking: list[str] = []
         self.done: asyncio.Future[None] = loop.create_future()
         self.start = loop.time()
         self.deadline = self.start + tier.timeout
+        enclosing = ENCLOSING_DEADLINE.get()
+        if enclosing is not None:
+            margin = min(_NESTED_MARGIN, _NESTED_SHARE * max(enclosing - self.start, 0.0))
+            self.deadline = min(self.deadline, enclosing - margin)
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
         self.trace: TierTrace | None = None
         self.traced: dict[int, tuple[TaskTrace, _Slot]] = {}
+        checkpointer = config.get(_CONF, _EMPTY).get(_CHECKPOINTER_KEY) if config else None
+        self.serde: Any = getattr(checkpointer, "serde", None)
+        self.sources: dict[str, Any] = {
+            "runtime": runtime,
+            "config": config,
+            "writer": writer or _no_writer,
+            "store": getattr(runtime, "store", None) if runtime is not None else None,
+        }
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -272,38 +346,137 @@ class _TierRun:
         state = self.state
         if task.depends_on:
             values = self.values
-            state = {**state, **{key: values[d] for d, key in self.tier.dependency_keys[i]}}
-        args = (state, self.runtime) if task.takes_runtime else (state,)
+            state = with_values(state, {key: values[d] for d, key in self.tier.dependency_keys[i]})
         now = loop.time()
-        slot = _Slot(self, i, now)
+        slot = _Slot(self, i, now, state, _EMPTY)
+        self.running[i] = slot
+        if self.tier.has_sync:
+            slot.cpu0 = time.process_time()
+            if not task.is_async:
+                slot.cpu = [0.0]
+        sources = self.sources
+        config = sources["config"]
+        gate = (not task.is_async and self.emit is not None) or task.idle_timeout is not None
+        if gate:
+            sources = self.task_sources(slot, task)
+            if config is not None:
+                conf = {**config.get(_CONF, _EMPTY), _RUNTIME_KEY: sources["runtime"]}
+                config = {**config, _CONF: conf}
+                if not task.is_async:
+                    callbacks = _quiet_messages(config.get("callbacks"), slot)
+                    if callbacks is not None:
+                        config["callbacks"] = callbacks
+        traced = None
+        if self.trace is not None:  # a LangChain child run and/or a span for this task
+            traced = self.trace.task(task, state, deadline_left=self.deadline - now, config=config)
+            self.traced[i] = (traced, slot)
+            sources = {**sources, "config": traced.config}
+        if task.inject:
+            slot.kwargs = {
+                param: value
+                for param, source, has_default in task.inject
+                if (value := sources[source]) is not None or not has_default
+            }
+        if self.emit is not None:
+            self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
         if (
             task.is_async
             and task.retry is None
             and task.output_type is None
             and task.breaker is None
             and task.hedge_state is None
+            and task.returns == "value"
         ):
-            coro = task.fn(*args)  # the fast path: no wrapper coroutine at all
+            try:
+                coro = task.fn(state, **slot.kwargs)  # the fast path: no wrapper coroutine at all
+            except Exception as exc:  # raised before its first await: this task's failure only
+                coro = raise_later(exc)
         else:
-            coro = _invoke(task, args, slot)
-        if self.trace is not None:  # a LangChain child run and/or a span for this task
-            traced = self.trace.task(task, state, deadline_left=self.deadline - now)
-            self.traced[i] = (traced, slot)
+            coro = invoke(task, slot)
+        if traced is not None:
             coro = traced.wrap(coro)
-        self.running[i] = slot
-        if self.emit is not None:
-            self.emit({"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name})
-        atask = loop.create_task(coro)
+        # The task's own end, for a tier run inside it (map_task, a nested run_tier).
+        token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
+        config_token = var_child_runnable_config.set(config) if gate else None
+        try:
+            atask = loop.create_task(coro)
+        finally:
+            if config_token is not None:
+                var_child_runnable_config.reset(config_token)
+            ENCLOSING_DEADLINE.reset(token)
         slot.atask = atask
         atask.add_done_callback(slot.on_done)
         if now + task.timeout < self.deadline:
             slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
+        idle = task.idle_timeout
+        if idle is not None and now + idle < self.deadline:
+            slot.beat = now
+            slot.idle_timer = loop.call_at(now + idle, slot.on_idle)
+
+    def task_sources(self, slot: _Slot, task: Task) -> dict[str, Any]:
+        """The injected values for one task, when its stream writer or heartbeat must differ.
+
+        An abandoned sync task runs on in its thread: what it writes to the stream after the
+        tier has moved on is dropped, as a cancelled node writes nothing more. A task with an
+        idle timeout gets a ``runtime.heartbeat`` (and, under ``refresh_on="auto"``, a stream
+        writer) that refreshes its idle timer, and still reaches the node's own.
+        """
+        emit = self.emit or _no_writer
+        quiet_when_closed = not task.is_async
+        beat_on_write = task.idle_timeout is not None and task.refresh_on == "auto"
+        clock = self.loop.time  # the loop's monotonic clock, safe to read from a worker thread
+
+        def writer(chunk: Any) -> None:
+            if quiet_when_closed and slot.closed:
+                return
+            if beat_on_write:
+                slot.beat = clock()
+            emit(chunk)
+
+        runtime = self.sources["runtime"]
+        if isinstance(runtime, Runtime):
+            overrides: dict[str, Any] = {"stream_writer": writer}
+            if task.idle_timeout is not None:
+                node_heartbeat = runtime.heartbeat
+
+                def heartbeat() -> None:
+                    slot.beat = clock()
+                    node_heartbeat()
+
+                overrides["heartbeat"] = heartbeat
+            runtime = runtime.override(**overrides)
+        return {**self.sources, "writer": writer, "runtime": runtime}
+
+    def contended(self, slot: _Slot, duration: float) -> float:
+        """Seconds of the task's duration that other work of the process held the CPU.
+
+        The process's CPU time over the task's run, less the task's own (measured in its
+        worker thread), is what others ran while it waited. When the task itself was busy on
+        the CPU, a machine that other processes load stretched that CPU time into more wall
+        time, by the task's duration over the process's CPU time: that stretch counts too.
+        Only in tiers with a sync task.
+        """
+        if not self.tier.has_sync:
+            return 0.0
+        window = time.process_time() - slot.cpu0
+        others = window
+        stretch = 1.0
+        if slot.cpu is not None:
+            own = slot.cpu[0]
+            others -= own
+            # Only a task busy on the CPU, in a busy process, tells the machine's load; one
+            # mostly asleep on I/O says nothing of it.
+            if own > _OWN_SHARE * window and window > _BUSY_SHARE * duration:
+                stretch = max(1.0, duration / window)
+        return min(max(others, 0.0) * stretch, duration)
 
     def close_slot(self, slot: _Slot) -> tuple[int, Task]:
         """Mark a running task as ended: its timer off, its place free."""
         slot.closed = True
         if slot.timer is not None:
             slot.timer.cancel()
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
         i = slot.index
         del self.running[i]
         return i, self.tier.tasks[i]
@@ -320,12 +493,22 @@ class _TierRun:
             if error is None:
                 status = TaskStatus.OK
                 value = atask.result()
-                if self.memo is not None:
+                if self.serde is not None and task.returns == "value":
+                    error = self.unserializable(task, value)
+                    if error is not None:
+                        status = TaskStatus.INVALID_OUTPUT
+                if self.memo is not None and error is None:
                     self.memo.save(task.name, value)
             else:
-                if isinstance(error, KeyboardInterrupt | SystemExit):
+                if isinstance(error, GraphBubbleUp | KeyboardInterrupt | SystemExit):
+                    # An interrupt or a hand-off ends the node, as LangGraph ends a node: the
+                    # tier re-raises it untouched and its other tasks are cancelled. Not a
+                    # failure, so no observer hears of it.
                     self.fatal = error
-                status = _status_of(error)
+                    if not self.done.done():
+                        self.done.set_result(None)
+                    return
+                status = status_of(error)
         result = TaskResult(
             task.name,
             status,
@@ -335,20 +518,34 @@ class _TierRun:
             error,
             task.output_key,
             started=slot.started - self.start,
+            contended=self.contended(slot, duration),
         )
         self.record(i, result)
 
+    def unserializable(self, task: Task, value: Any) -> UnserializableOutputError | None:
+        """The error for a value the graph's checkpointer could not save, if it cannot.
+
+        Costs one serialisation per task value, and only in graphs with a checkpointer: the
+        price of failing this task alone instead of the whole graph at checkpoint time.
+        """
+        try:
+            self.serde.dumps_typed(value)
+        except Exception as exc:
+            return UnserializableOutputError(
+                task=task.name, key=task.output_key, got=type(value), reason=str(exc)
+            )
+        return None
+
     def abandon(self, slot: _Slot, budget: float, which: str) -> None:
-        global _abandoned
+        global _abandoned, _starved
         i, task = self.close_slot(slot)
         atask = slot.atask
-        slot.timed_out = which in ("task", "tier")
+        slot.timed_out = which in _TIMEOUTS
         if atask is not None:
             atask.cancel()
             _STRAGGLERS.add(atask)
-        _abandoned += 1
         elapsed = self.loop.time() - slot.started
-        if which not in ("task", "tier"):  # a strategy's loser, or the caller was cancelled
+        if which not in _TIMEOUTS:  # a strategy's loser, or the caller was cancelled
             self.record(
                 i,
                 TaskResult(
@@ -363,14 +560,28 @@ class _TierRun:
                 ),
             )
             return
-        _log.warning(
-            "abandoned task %s in tier %s after %.3fs (%s budget)",
-            task.name,
-            self.tier.name,
-            elapsed,
-            which,
-            extra=log_extra(self.tier.name, task.name),
-        )
+        _abandoned += 1
+        if not task.is_async and pool_saturated():
+            _starved += 1
+            _log.warning(
+                "abandoned sync task %s in tier %s after %.3fs (%s budget): every sync worker "
+                "thread is busy with blocked tasks, so it may not have started; give those "
+                "tasks client timeouts their backends honour",
+                task.name,
+                self.tier.name,
+                elapsed,
+                which,
+                extra=log_extra(self.tier.name, task.name),
+            )
+        else:
+            _log.warning(
+                "abandoned task %s in tier %s after %.3fs (%s budget)",
+                task.name,
+                self.tier.name,
+                elapsed,
+                which,
+                extra=log_extra(self.tier.name, task.name),
+            )
         error = TaskTimeoutError(
             task=task.name,
             tier=self.tier.name,
@@ -390,6 +601,7 @@ class _TierRun:
                 error,
                 task.output_key,
                 started=slot.started - self.start,
+                contended=self.contended(slot, elapsed),
             ),
         )
 
@@ -458,13 +670,60 @@ class _TierRun:
         if self.open == 0:
             return
         self.deadline_hit = True
+        victims = tuple(self.running)
+        suspects = self.lag_suspects(self.deadline, victims)
         self.close("tier")
+        if suspects is not None:
+            self.blame(suspects, victims)
+
+    # -- a blocked loop ---------------------------------------------------------------------
+
+    def lag_suspects(self, due: float, victims: tuple[int, ...]) -> list[str] | None:
+        """When a timer fires late, the tasks that may have held the loop; else ``None``.
+
+        A timer runs late only when a callback ran long: an async task doing sync work. The
+        culprit is a task that ended at or after the timer was due (its last step was the long
+        one), or an async task still running; never the task whose timer it is.
+        """
+        lag = self.loop.time() - due
+        if lag < _LAG_WARNING:
+            return None
+        self.lag = max(self.lag, lag)
+        tasks = self.tier.tasks
+        suspects = [
+            r.name
+            for r in self.results
+            if r is not None
+            and r.status is TaskStatus.OK
+            and self.start + r.started + r.duration >= due
+        ]
+        suspects += [tasks[i].name for i in self.running if i not in victims and tasks[i].is_async]
+        return suspects
+
+    def blame(self, suspects: list[str], victims: tuple[int, ...]) -> None:
+        """Name the suspects in the record, a log line, and each victim's error."""
+        self.blocking.extend(n for n in suspects if n not in self.blocking)
+        names = [self.tier.tasks[i].name for i in victims]
+        note = (
+            f"the event loop was blocked for {self.lag:.3f}s before this timeout could fire, "
+            f"likely by {suspects or 'code outside this tier'}; an async task doing sync work "
+            "should be a sync task (it then runs in a thread)"
+        )
+        _log.warning("tier %s: %s; timed out because of it: %s", self.tier.name, note, names)
+        for i in victims:
+            result = self.results[i]
+            if result is not None and result.error is not None:
+                result.error.add_note(note)
 
     def close(self, which: str) -> None:
         """Give every task without a result its default: abandon the running, drop the rest."""
         self.closing = True
         for slot in list(self.running.values()):
-            self.abandon(slot, self.tier.timeout, which)
+            atask = slot.atask
+            if atask is not None and atask.done():  # ended in this very loop turn: not late
+                self.finish(slot, atask)
+            else:
+                self.abandon(slot, self.tier.timeout, which)
         for i, task in enumerate(self.tier.tasks):
             if self.results[i] is None:
                 if not task.enabled:
@@ -490,8 +749,21 @@ class _TierRun:
                     ),
                 )
 
+    def halt(self) -> None:
+        """Cancel every running task and record nothing: the node is ending without a result
+        (the caller was cancelled, or a task raised an interrupt or ``KeyboardInterrupt``)."""
+        self.closing = True
+        for slot in list(self.running.values()):
+            self.close_slot(slot)
+            if slot.atask is not None:
+                slot.atask.cancel()
+                _STRAGGLERS.add(slot.atask)
+
     async def execute(self) -> TierResult:
-        trace = self.trace = start_tier(self.tier.name, self.mode, timeout=self.tier.timeout)
+        config = self.sources["config"]
+        trace = self.trace = start_tier(
+            self.tier.name, self.mode, config, timeout=self.tier.timeout
+        )
         timer = self.loop.call_at(self.deadline, self.on_deadline)
         soft = None
         if self.kind is StrategyKind.GOOD_ENOUGH:
@@ -505,7 +777,7 @@ class _TierRun:
             if self.open:
                 await self.done
         except asyncio.CancelledError:
-            self.close("cancelled")
+            self.halt()  # the caller's choice, not the tasks' failure: nothing is recorded
             notify_cancelled(self.observers, self.tier.name, self.mode)
             if trace is not None:
                 trace.end(None)
@@ -515,7 +787,9 @@ class _TierRun:
             if soft is not None:
                 soft.cancel()
         if self.fatal is not None:
-            self.close("cancelled")
+            self.halt()
+            if trace is not None:
+                trace.end(None, outcome="interrupted")
             raise self.fatal
         if self.memo is not None:
             await self.memo.clear(self.deadline - self.loop.time())
@@ -527,6 +801,8 @@ class _TierRun:
             wall_time=self.loop.time() - self.start,
             deadline_exceeded=self.deadline_hit,
             winner=self.winner,
+            loop_lag=self.lag,
+            blocking=tuple(self.blocking),
         )
         if self.observers:
             notify_tier(self.observers, result)
@@ -538,7 +814,7 @@ class _TierRun:
 
 async def run_tier(
     tier: Tier,
-    state: Mapping[str, Any],
+    state: Any,
     runtime: Any = None,
     *,
     mode: str = "default",
@@ -548,8 +824,11 @@ async def run_tier(
 
     Args:
         tier: The tier to run.
-        state: The graph state (any mapping); each task receives it.
-        runtime: LangGraph's ``Runtime``, passed to tasks that take it. When it has a
+        state: What the node received: the graph state (a dict, a Pydantic model, a
+            dataclass, a list...) or a ``Send`` payload of any type; each task receives it.
+        runtime: LangGraph's ``Runtime``, passed to tasks that take it; inside a graph node it
+            defaults to the node's own. The node's ``config`` is read from the context, as
+            ``langgraph.config.get_config()`` does. When it has a
             ``stream_writer``, a ``task_started`` and a ``task_finished`` event per task go to
             LangGraph's ``custom`` stream.
         mode: A label for metrics (a mode name declared in code, never user text).
@@ -560,8 +839,10 @@ async def run_tier(
         Every task's result; failed, timed-out and disabled tasks carry their defaults.
 
     Raises:
-        TypeError: If ``tier`` is not a ``Tier`` or ``state`` is not a mapping.
+        TypeError: If ``tier`` is not a ``Tier``.
         ConfigError: A ``durable`` tier runs without a store or checkpointer.
+        GraphBubbleUp: A task's ``interrupt()`` or ``Command(graph=Command.PARENT)``, re-raised
+            untouched (the tier's other tasks are cancelled), as from a plain node.
         KeyboardInterrupt, SystemExit: Re-raised from a task; they are never swallowed.
 
     Example:
@@ -572,18 +853,17 @@ async def run_tier(
     """
     if not isinstance(tier, Tier):
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
-    if not isinstance(state, Mapping):
-        raise TypeError(
-            f"state: expected a mapping such as the graph state dict, got {type(state).__name__}"
-        )
     if not isinstance(mode, str) or not mode:
         raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
     obs = get_default_observers() if observers is None else tuple(observers)
     loop = asyncio.get_running_loop()
     if not tier.enabled:
         return _skip_all(tier, mode, obs)
+    config = var_child_runnable_config.get()
+    if runtime is None and config is not None:
+        runtime = config.get(_CONF, _EMPTY).get(_RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
-    return await _TierRun(tier, state, runtime, mode, obs, loop, memo).execute()
+    return await _TierRun(tier, state, runtime, mode, obs, loop, memo, config).execute()
 
 
 def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:

@@ -43,6 +43,19 @@ class Strategy:
     soft_timeout: float = 0.0
     """For ``GOOD_ENOUGH``: seconds optional tasks get once the tier has started."""
 
+    def __post_init__(self) -> None:
+        # Strategy(kind=QUORUM) alone used to be a quorum of 0: satisfied before any task ran.
+        if self.kind is StrategyKind.QUORUM and (
+            isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1
+        ):
+            raise ConfigError(
+                "strategy.k", f"a quorum needs k >= 1, e.g. quorum(2); got {self.k!r}"
+            )
+        if self.kind is StrategyKind.GOOD_ENOUGH and not self.soft_timeout > 0:
+            raise ConfigError(
+                "strategy.soft_timeout", "good_enough needs a soft timeout, e.g. good_enough(0.5)"
+            )
+
 
 ALL: Final = Strategy(kind=StrategyKind.ALL)
 """Wait for every task (failures fall back to defaults). The default."""

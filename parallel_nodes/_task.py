@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 
-from langgraph.types import RetryPolicy
+from langgraph.types import RetryPolicy, TimeoutPolicy
 
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
     from ._breaker import CircuitBreaker
     from ._hedge import Hedge, HedgeState
 
-__all__ = ["MISSING", "Task", "coerce_seconds"]
+__all__ = ["MISSING", "Task", "coerce_seconds", "injections"]
 
 
 class _Missing:
@@ -47,19 +52,89 @@ def coerce_seconds(value: float | timedelta, *, field: str) -> float:
     return seconds
 
 
-def _accepts_runtime(fn: Callable[..., Any]) -> bool:
+_INJECTED_NAMES: Final = ("runtime", "config", "writer", "store")
+"""The parameter names LangGraph fills in for a node, as it reads them (``KWARGS_CONFIG_KEYS``)."""
+_INJECTED_TYPES: Final = {
+    "Runtime": "runtime",
+    "RunnableConfig": "config",
+    "StreamWriter": "writer",
+    "BaseStore": "store",
+}
+_MUTABLE: Final = (list, dict, set, bytearray)
+_KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _annotation_source(annotation: Any) -> str | None:
+    """Which injected value an annotation asks for: ``Runtime[Ctx]``, ``BaseStore | None``..."""
+    if annotation is inspect.Parameter.empty:
+        return None
+    if isinstance(annotation, str):  # `from __future__ import annotations`: match the name
+        text = annotation.replace("Optional[", "").replace("typing.", "")
+        head = re.split(r"[\[\s|,\]]", text.strip(), maxsplit=1)[0]
+        return _INJECTED_TYPES.get(head.rsplit(".", 1)[-1])
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.runtime import Runtime
+    from langgraph.store.base import BaseStore
+    from langgraph.types import StreamWriter
+
+    options = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(options) == 1:
+        annotation = options[0]
+    origin = get_origin(annotation) or annotation
+    if origin is Runtime:
+        return "runtime"
+    if annotation is RunnableConfig:
+        return "config"
+    if annotation == StreamWriter:
+        return "writer"
+    if isinstance(origin, type) and issubclass(origin, BaseStore):
+        return "store"
+    return None
+
+
+def injections(name: str, fn: Callable[..., Any]) -> tuple[tuple[str, str, bool], ...]:
+    """What ``fn`` takes besides the state, read once from its signature, as LangGraph does.
+
+    The first positional parameter receives the state. Any other parameter named ``runtime``,
+    ``config``, ``writer`` or ``store`` (or annotated ``Runtime``, ``RunnableConfig``,
+    ``StreamWriter`` or ``BaseStore``) receives that value by keyword; never by position.
+
+    Returns:
+        ``(parameter, source, has_default)`` for each injected parameter.
+
+    Raises:
+        ConfigError: ``fn`` cannot take the state positionally, or has another parameter
+            without a default that nothing would fill.
+    """
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):  # builtins without a signature take the state only
-        return False
-    positional = [
-        p
-        for p in params
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        return True
-    return len(positional) >= 2 or any(p.name == "runtime" for p in params)
+        return ()
+    if not params or params[0].kind in (
+        inspect.Parameter.KEYWORD_ONLY,
+        inspect.Parameter.VAR_KEYWORD,
+    ):
+        raise ConfigError(
+            f"{name}.fn",
+            "must take the state as its first positional parameter, e.g. "
+            "async def f(state): ... or async def f(state, runtime): ...",
+        )
+    found: list[tuple[str, str, bool]] = []
+    for p in params[1:]:
+        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        has_default = p.default is not inspect.Parameter.empty
+        source = p.name if p.name in _INJECTED_NAMES else _annotation_source(p.annotation)
+        if source is not None and p.kind in _KEYWORDS:
+            found.append((p.name, source, has_default))
+        elif not has_default:
+            raise ConfigError(
+                f"{name}.fn",
+                f"parameter {p.name!r} has no default and is not one LangGraph injects; "
+                "name it runtime, config, writer or store (or annotate it Runtime, "
+                "RunnableConfig, StreamWriter or BaseStore), or give it a default",
+            )
+    return tuple(found)
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
@@ -73,9 +148,12 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 class Task:
     """One unit of work in a tier, with its own timeout, retries and safe default.
 
-    ``fn`` takes the graph state, and optionally LangGraph's ``Runtime`` as a second argument
-    (or a parameter named ``runtime``). It may be async or sync; a sync ``fn`` runs in a worker
-    thread so it can never block the event loop. A task that ``depends_on`` others receives a
+    ``fn`` takes the graph state first, as a LangGraph node does, and gets what LangGraph
+    injects by parameter name or annotation: ``runtime`` (``Runtime``), ``config``
+    (``RunnableConfig``), ``writer`` (``StreamWriter``) and ``store`` (``BaseStore``). So a
+    node's function, or a bound ``runnable.ainvoke``, works unchanged. It may be async or sync; a
+    sync ``fn`` runs in a worker thread so it can never block the event loop, and an awaitable
+    it returns is awaited. A task that ``depends_on`` others receives a
     copy of the state with each dependency's value under that dependency's output key.
 
     Example:
@@ -89,9 +167,17 @@ class Task:
     name: str
     """Unique name in its tier; also the metric label, so declare it in code."""
     fn: Callable[..., Any]
-    """The work: ``fn(state)`` or ``fn(state, runtime)``, async or sync."""
+    """The work: ``fn(state)``, ``fn(state, runtime)``, ``fn(state, config=...)``..., async or
+    sync."""
     timeout: float
-    """Seconds for all attempts together (retries share it, they never reset it)."""
+    """Seconds for all attempts together (retries share it, they never reset it): the number
+    given, or a ``TimeoutPolicy``'s ``run_timeout``."""
+    idle_timeout: float | None
+    """From a ``TimeoutPolicy``: seconds the task may go without a ``runtime.heartbeat()``
+    (or, under ``refresh_on="auto"``, streamed output) before it is abandoned."""
+    refresh_on: str
+    """From a ``TimeoutPolicy``: ``"auto"`` (heartbeats and streamed output refresh the idle
+    timer) or ``"heartbeat"`` (heartbeats only)."""
     default: Any
     """The value used when the task fails, times out, or is disabled."""
     default_factory: Callable[[], Any] | None
@@ -115,17 +201,24 @@ class Task:
     """Send a second attempt when the first is slow (see ``Hedge``)."""
     replicas: tuple[Callable[..., Any], ...]
     """Equivalent callables to spread calls over (``fn`` is the first); hedges go elsewhere."""
+    returns: str
+    """``"value"``: the return value goes to ``output_key``. ``"update"``: the task returns
+    what a LangGraph node returns (a dict update, a ``Command``, a list of them, or ``None``),
+    and ``parallel_node`` applies it as the node's own update."""
+    has_default: bool
+    """Whether a default was given; without one, a task that degrades writes nothing."""
     hedge_state: HedgeState | None = field(repr=False)
     """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
-    takes_runtime: bool = field(repr=False)
+    inject: tuple[tuple[str, str, bool], ...] = field(repr=False)
+    """``(parameter, source, has_default)`` for what ``fn`` takes besides the state."""
     is_async: bool = field(repr=False)
 
     def __init__(
         self,
         name: str,
-        fn: Callable[..., Any],
+        fn: Callable[..., Any] | Runnable[Any, Any],
         *,
-        timeout: float | timedelta,
+        timeout: float | timedelta | TimeoutPolicy,
         default: Any = MISSING,
         default_factory: Callable[[], Any] | None = None,
         enabled: bool = True,
@@ -138,13 +231,22 @@ class Task:
         hedge: Hedge | None = None,
         replicas: Sequence[Callable[..., Any]] = (),
         balance: str = "round_robin",
+        returns: str = "value",
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
                 "name", f"must be a Python identifier such as 'rag_retrieval', got {name!r}"
             )
+        if not callable(fn) and hasattr(fn, "ainvoke"):  # a Runnable: a compiled graph, a chain
+            fn = fn.ainvoke
+        fn = cast("Callable[..., Any]", fn)
         if not callable(fn):
             raise ConfigError(f"{name}.fn", f"must be callable, got {type(fn).__name__}")
+        if returns not in ("value", "update"):
+            raise ConfigError(f"{name}.returns", f"must be 'value' or 'update', got {returns!r}")
+        if returns == "update" and output_type is not None:
+            raise ConfigError(f"{name}.output_type", "does not apply to returns='update'")
+        inject = injections(name, fn)
         if default is not MISSING and default_factory is not None:
             raise ConfigError(f"{name}.default", "pass default or default_factory, not both")
         if default_factory is not None and not callable(default_factory):
@@ -169,6 +271,8 @@ class Task:
             raise ConfigError(f"{name}.replicas", "must be callables like fn")
         if any(_is_async(r) != _is_async(fn) for r in extra):
             raise ConfigError(f"{name}.replicas", "must all be async, or all sync, like fn")
+        if any(injections(name, r) != inject for r in extra):
+            raise ConfigError(f"{name}.replicas", "must take the same parameters as fn")
         hedge_state = None
         if hedge is not None or extra:
             from ._balance import BalanceStrategy
@@ -190,7 +294,25 @@ class Task:
         setattr_(self, "breaker", breaker)
         setattr_(self, "name", name)
         setattr_(self, "fn", fn)
+        idle_timeout: float | None = None
+        refresh_on = "auto"
+        if isinstance(timeout, TimeoutPolicy):
+            try:
+                policy = TimeoutPolicy.coerce(timeout)
+            except ValueError as exc:
+                raise ConfigError(f"{name}.timeout", str(exc)) from None
+            if policy is None or policy.run_timeout is None:
+                raise ConfigError(
+                    f"{name}.timeout",
+                    "a TimeoutPolicy needs a run_timeout too, e.g. "
+                    "TimeoutPolicy(run_timeout=30, idle_timeout=5)",
+                )
+            timeout = cast(float, policy.run_timeout)
+            idle_timeout = cast("float | None", policy.idle_timeout)
+            refresh_on = policy.refresh_on
         setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
+        setattr_(self, "idle_timeout", idle_timeout)
+        setattr_(self, "refresh_on", refresh_on)
         setattr_(self, "default", None if default is MISSING else default)
         setattr_(self, "default_factory", default_factory)
         setattr_(self, "enabled", bool(enabled))
@@ -199,10 +321,21 @@ class Task:
         setattr_(self, "retry", retry)
         setattr_(self, "required", bool(required))
         setattr_(self, "output_type", output_type)
-        setattr_(self, "takes_runtime", _accepts_runtime(fn))
+        setattr_(self, "returns", returns)
+        setattr_(self, "has_default", default is not MISSING or default_factory is not None)
+        setattr_(self, "inject", inject)
         setattr_(self, "is_async", _is_async(fn))
+
+    @property
+    def takes_runtime(self) -> bool:
+        """Whether ``fn`` receives LangGraph's ``Runtime``."""
+        return any(source == "runtime" for _, source, _ in self.inject)
 
     def make_default(self) -> Any:
         """The safe default for one run: fresh from ``default_factory`` when there is one."""
         factory = self.default_factory
-        return self.default if factory is None else factory()
+        if factory is not None:
+            return factory()
+        default = self.default
+        # Task(default=[]) would otherwise hand every run, and every Send, the same list.
+        return copy.copy(default) if type(default) in _MUTABLE else default

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["run_in_thread", "thread_count"]
+__all__ = ["pool_saturated", "run_in_thread", "thread_count"]
 
 _MAX_WORKERS = 256
 _IDLE_SECONDS = 2.0  # an idle worker exits after this, so a burst's threads do not stay forever
@@ -27,6 +29,8 @@ _Job = tuple[
     contextvars.Context,
     Callable[..., Any],
     tuple[Any, ...],
+    dict[str, Any],
+    "list[float] | None",
 ]
 
 
@@ -41,10 +45,20 @@ def _set_exception(fut: asyncio.Future[Any], exc: BaseException) -> None:
 
 
 class _DaemonPool:
+    """Workers that wait on one queue; the counts change only under one lock.
+
+    ``_queued`` counts jobs put and not yet taken, ``_idle`` the workers waiting for one. A job is
+    put under the lock, so a worker that times out while ``_queued`` is 0 can leave without
+    stranding a job, and a submit spawns a worker whenever the queued jobs outnumber the idle
+    ones. (The earlier count let a worker that took a job queued at the cap stay "idle", so after
+    a burst the pool could believe in workers that had gone, and every later job waited forever.)
+    """
+
     def __init__(self, max_workers: int) -> None:
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()  # real threads race here; the event loop does not help
         self._idle = 0
+        self._queued = 0
         self._threads = 0
         self._max = max_workers
 
@@ -52,41 +66,53 @@ class _DaemonPool:
     def threads(self) -> int:
         return self._threads
 
+    @property
+    def saturated(self) -> bool:
+        """Whether every worker is busy at the cap, so a new job waits for one to come back."""
+        return self._threads >= self._max and self._queued > self._idle
+
     def submit(self, job: _Job) -> None:
         with self._lock:
-            if self._idle:
-                self._idle -= 1  # claim an idle worker so two submits never count on one
-                spawn = False
-            else:
-                spawn = self._threads < self._max
-                if spawn:
-                    self._threads += 1
-        self._jobs.put(job)
+            # Counted before it is put: a worker that times out meanwhile sees it and stays.
+            self._queued += 1
+            spawn = self._queued > self._idle and self._threads < self._max
+            if spawn:
+                self._threads += 1
+        self._jobs.put(job)  # outside the lock, so the worker it wakes does not wait on it
         if spawn:
             threading.Thread(target=self._work, name="parallel-nodes-sync", daemon=True).start()
 
     def _work(self) -> None:
         while True:
+            with self._lock:
+                self._idle += 1
             try:
                 job = self._jobs.get(timeout=_IDLE_SECONDS)
             except queue.Empty:
                 with self._lock:
-                    if self._idle > 0:  # nobody claimed this worker: let it go
-                        self._idle -= 1
+                    self._idle -= 1
+                    if self._queued == 0:  # nothing waiting: let this worker go
                         self._threads -= 1
                         return
-                continue  # claimed just now: its job is on the way
-            loop, fut, ctx, fn, args = job
-            if not fut.cancelled():  # abandoned before it started: don't run it at all
-                try:
-                    value = ctx.run(fn, *args)
-                except BaseException as exc:  # handed to the awaiting task, which re-raises
-                    _deliver(loop, _set_exception, fut, exc)
-                else:
-                    _deliver(loop, _set_result, fut, value)
-            del job, loop, fut, ctx, fn, args
+                continue  # a job was put just now: take it
             with self._lock:
-                self._idle += 1
+                self._idle -= 1
+                self._queued -= 1
+            loop, fut, ctx, fn, args, kwargs, cpu = job
+            if not fut.cancelled():  # abandoned before it started: don't run it at all
+                if cpu is not None:
+                    cpu0 = time.thread_time()
+                setter: Callable[[asyncio.Future[Any], Any], None]
+                try:
+                    payload = ctx.run(fn, *args, **kwargs)
+                    setter = _set_result
+                except BaseException as exc:  # handed to the awaiting task, which re-raises
+                    payload, setter = exc, _set_exception
+                if cpu is not None:  # before the result is delivered, so it is read complete
+                    cpu[0] += time.thread_time() - cpu0
+                _deliver(loop, setter, fut, payload)
+                del payload
+            del job, loop, fut, ctx, fn, args, kwargs, cpu
 
 
 def _deliver(
@@ -103,15 +129,33 @@ def _deliver(
 _POOL = _DaemonPool(_MAX_WORKERS)
 
 
-async def run_in_thread(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """Run a sync ``fn(*args)`` in a daemon worker, with the caller's context variables.
+async def run_in_thread(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None = None,
+    cpu: list[float] | None = None,
+) -> Any:
+    """Run a sync ``fn(*args, **kwargs)`` in a daemon worker, with the caller's context
+    variables. An awaitable it returns is awaited here, on the caller's loop.
 
     Cancelling the awaiting task returns at once; the thread finishes on its own.
+
+    Args:
+        cpu: When given, a one-item list the call adds its CPU seconds to, measured in the
+            worker with ``time.thread_time()``.
     """
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[Any] = loop.create_future()
-    _POOL.submit((loop, fut, contextvars.copy_context(), fn, args))
-    return await fut
+    _POOL.submit((loop, fut, contextvars.copy_context(), fn, args, kwargs or {}, cpu))
+    value = await fut
+    if inspect.isawaitable(value):  # `lambda s: client.aget(s)`: a sync callable, async work
+        value = await value
+    return value
+
+
+def pool_saturated() -> bool:
+    """Whether every sync worker is busy at the cap, so new sync tasks wait for one."""
+    return _POOL.saturated
 
 
 def thread_count() -> int:

@@ -85,6 +85,8 @@ class Tier:
     dependency_keys: tuple[tuple[tuple[str, str], ...], ...] = field(repr=False)
     """For each task, its dependencies' ``(name, output_key)`` pairs."""
     has_dependencies: bool = field(repr=False)
+    has_sync: bool = field(repr=False)
+    """Whether any task is sync: such a tier measures CPU time to keep its speedup honest."""
     durable: bool = False
     """Keep each finished task's value in the graph's store until the tier returns, so a run
     resumed after a crash re-runs only the tasks that had not finished. Needs a checkpointer
@@ -156,3 +158,4 @@ class Tier:
             tuple(tuple((d, output_keys[d]) for d in t.depends_on) for t in items),
         )
         setattr_(self, "has_dependencies", any(t.depends_on for t in items))
+        setattr_(self, "has_sync", any(not t.is_async for t in items))

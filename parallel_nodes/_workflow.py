@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 from ._breaker import CircuitBreaker
 from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 from ._errors import ConfigError
-from ._node import merge_tier_records, state_update
+from ._node import both_apis, merge_tier_records, state_update
 from ._observe import TierObserver
 from ._run import run_tier
 from ._task import Task
@@ -193,7 +193,8 @@ class ParallelBaseWorkflow(ABC):
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:
         result = await run_tier(tier, state, runtime, mode=self.mode, observers=self._observers)
-        return state_update(result)
+        update: dict[str, Any] = state_update(result, tier=tier)
+        return update
 
     async def parallel_retrieval_node(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any]:
         """Tier 1: retrieval, tool suggestion and memory, at once."""
@@ -216,9 +217,15 @@ class ParallelBaseWorkflow(ABC):
         ``super().build_graph()`` before rewiring.
         """
         builder: StateGraph[Any, Any, Any, Any] = StateGraph(self.state_schema)
-        builder.add_node("parallel_retrieval", self.parallel_retrieval_node)
-        builder.add_node("generate", self.generate_node)
-        builder.add_node("parallel_post_generation", self.parallel_post_generation_node)
+        # Sync and async entry points, so graph.invoke() works as graph.ainvoke() does.
+        builder.add_node(
+            "parallel_retrieval", both_apis(self.parallel_retrieval_node, "parallel_retrieval")
+        )
+        builder.add_node("generate", both_apis(self.generate_node, "generate"))
+        builder.add_node(
+            "parallel_post_generation",
+            both_apis(self.parallel_post_generation_node, "parallel_post_generation"),
+        )
         builder.add_edge(START, "parallel_retrieval")
         builder.add_edge("parallel_retrieval", "generate")
         builder.add_edge("generate", "parallel_post_generation")

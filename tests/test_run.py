@@ -350,8 +350,8 @@ async def test_observer_that_raises_is_ignored(caplog: pytest.LogCaptureFixture)
 
 async def test_bad_arguments_are_named() -> None:
     tier = Tier("t", [Task("a", lambda s: 1, timeout=1)], timeout=1)
-    with pytest.raises(TypeError, match="state"):
-        await run_tier(tier, None, observers=())  # type: ignore[arg-type]
+    # Any state is accepted now, as by a LangGraph node (a Send payload may be None): issue 13.
+    assert (await run_tier(tier, None, observers=())).values == {"a": 1}
     with pytest.raises(TypeError, match="tier"):
         await run_tier("t", {}, observers=())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="mode"):

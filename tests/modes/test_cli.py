@@ -445,3 +445,22 @@ def test_every_documented_command_runs_as_written(page: str, command: str, tmp_p
     assert done.returncode == 0, f"{page}: {command}\n{done.stderr}"
     assert done.stdout.strip(), f"{page}: {command} printed nothing"
     assert "Traceback" not in done.stderr
+
+
+def test_ask_on_a_corpus_says_what_it_skipped_and_then_reads_the_cache(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "breakers.md").write_text(
+        "# Circuit breakers\n\nA circuit breaker stops calls to a backend that keeps failing.\n",
+        encoding="utf-8",
+    )
+    (corpus / "blob.md").write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    env = {"PARALLEL_NODES_DATA_DIR": str(tmp_path / "data")}
+    first = _cli("ask", QUESTION, "--corpus", str(corpus), "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "corpus: 1 files" in first.stderr
+    assert "indexed; skipped 1 binary" in first.stderr
+    assert json.loads(first.stdout)["answer"]
+    second = _cli("ask", QUESTION, "--corpus", str(corpus), "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "loaded from the index cache; skipped 1 binary" in second.stderr

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
@@ -147,6 +148,17 @@ async def test_a_chat_model_inside_a_task_nests_under_the_tasks_run(
     task_run = handler.one("answer")
     assert task_run.parent_run_id == handler.one("fanout").run_id
     assert set(handler.children(task_run)) == {"fake_chat"}
+
+
+async def test_a_task_taking_config_gets_its_runs_config(handler: RecordingHandler) -> None:
+    model = FakeListChatModel(responses=["an answer"], name="fake_chat")
+
+    async def answer(state: Any, config: RunnableConfig) -> str:
+        return str((await model.ainvoke("question", config)).content)
+
+    tier = Tier("t", [Task("answer", answer, timeout=1.0)], timeout=1.0)
+    await graph_of(tier).ainvoke({}, {"callbacks": [handler]})
+    assert set(handler.children(handler.one("answer"))) == {"fake_chat"}
 
 
 async def test_a_sync_task_in_a_worker_thread_nests_its_chat_model_too(

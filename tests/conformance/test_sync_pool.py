@@ -1,0 +1,83 @@
+"""Point 2: the sync worker pool never loses workers; when every worker is blocked, a sync task
+times out with a warning that says so, and the pool recovers when the workers return."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from parallel_nodes import (
+    Task,
+    TaskStatus,
+    Tier,
+    _threads,
+    parallel_node,
+    run_tier,
+    starved_total,
+    thread_count,
+)
+from tests.conformance._graphs import one_node
+
+IDLE = 0.05  # the workers' idle timeout, shortened so the test need not wait 2 s
+
+
+def _napper(state: Any) -> str:
+    time.sleep(0.02)
+    return "ok"
+
+
+def _tier_graph(n: int) -> Any:
+    tasks = [Task(f"t{i}", _napper, timeout=5) for i in range(n)]
+    return one_node(parallel_node(Tier("burst", tasks, timeout=10), observers=()))
+
+
+async def test_a_burst_past_the_cap_then_idle_leaves_the_pool_healthy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_threads, "_IDLE_SECONDS", IDLE)
+    monkeypatch.setattr(_threads, "_POOL", _threads._DaemonPool(_threads._MAX_WORKERS))
+    burst = await _tier_graph(300).ainvoke({})  # 300 > the 256-worker cap: 44 jobs queue
+    assert burst["parallel"]["burst"]["degraded"] == []
+    for _ in range(200):  # a few idle timeouts; up to 10 s for 256 threads on a loaded machine
+        if not thread_count():
+            break
+        await asyncio.sleep(IDLE)
+    pool = _threads._POOL
+    # every idle worker left, and the count knows it
+    assert thread_count() == 0, (pool._threads, pool._idle, pool._queued)
+    start = time.perf_counter()
+    after = await _tier_graph(10).ainvoke({})
+    assert after["parallel"]["burst"]["degraded"] == []
+    assert time.perf_counter() - start < 2.0  # 0.02 s tasks; the broken pool hung forever
+
+
+async def test_blocked_workers_give_a_warning_then_the_pool_recovers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(_threads, "_POOL", _threads._DaemonPool(2))
+    release = threading.Event()
+
+    def blocked(state: Any) -> str:
+        release.wait(10)
+        return "late"
+
+    stuck = Tier(
+        "stuck",
+        [Task(f"b{i}", blocked, timeout=0.05, default="d") for i in range(2)]
+        + [Task("starved", _napper, timeout=0.1, default="d")],
+        timeout=1,
+    )
+    before = starved_total()
+    with caplog.at_level(logging.WARNING, logger="parallel_nodes"):
+        result = await run_tier(stuck, {}, observers=())
+    assert result.tasks["starved"].status is TaskStatus.TIMEOUT
+    assert "every sync worker thread is busy" in caplog.text
+    assert starved_total() > before
+    release.set()
+    healthy = Tier("healthy", [Task("a", _napper, timeout=2)], timeout=2)
+    assert (await run_tier(healthy, {}, observers=())).values == {"a": "ok"}
