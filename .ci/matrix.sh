@@ -3,6 +3,8 @@
 #   lowest   the lowest version of every direct dependency (core, all extras, the test group)
 #   3.12     Python 3.12, newest dependencies
 #   3.13     Python 3.13, newest dependencies
+# Each venv gets every extra and the test and dashboard groups (the fast suite checks the
+# generated Grafana dashboard).
 # Usage: .ci/matrix.sh [lowest] [3.12] [3.13]   (no argument: all three)
 # Needs uv (the tools dependency group). A Python that cannot be found skips its step, and under
 # CI=true fails the run.
@@ -16,6 +18,7 @@ if ! "$uv" --version >/dev/null 2>&1; then
 fi
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(lowest 3.12 3.13)
+failed=()  # every step runs; the script fails at the end if any did
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -48,9 +51,14 @@ fast_suite() {
   local venv="$work/$name" start=$SECONDS
   printf '\n== fast suite: %s (%s)\n' "$name" "$("$python" -V 2>&1)"
   "$uv" venv --quiet --python "$python" "$venv"
-  "$uv" pip install --quiet --python "$venv/bin/python" "$@" -e ".[all]" --group test
-  "$venv/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider
-  printf '== %s: %d s\n' "$name" $((SECONDS - start))
+  "$uv" pip install --quiet --python "$venv/bin/python" "$@" -e ".[all]" \
+    --group test --group dashboard
+  if "$venv/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider; then
+    printf '== %s: passed in %d s\n' "$name" $((SECONDS - start))
+  else
+    printf '== %s: FAILED in %d s\n' "$name" $((SECONDS - start))
+    failed+=("$name")
+  fi
 }
 
 for step in "${steps[@]}"; do
@@ -74,3 +82,8 @@ for step in "${steps[@]}"; do
       ;;
   esac
 done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fast suite failed: ${failed[*]}" >&2
+  exit 1
+fi
