@@ -31,15 +31,9 @@ import logging
 import os
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackManager
-from langchain_core.callbacks.manager import (
-    AsyncCallbackManagerForChainRun,
-    AsyncCallbackManagerForRetrieverRun,
-    AsyncCallbackManagerForToolRun,
-)
-from langchain_core.documents import Document
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import (
     get_async_callback_manager_for_config,
@@ -47,6 +41,7 @@ from langchain_core.runnables.config import (
     var_child_runnable_config,
 )
 
+from ._callbacks import MANAGERS, RunManager, fire_end, fire_start
 from ._errors import TaskTimeoutError
 from ._otel import OPERATIONS, SPAN_KINDS, otel_tracer, start_straggler, trace_ids
 from ._results import TaskResult, TaskStatus, TierResult
@@ -71,17 +66,6 @@ _OFF: Final = frozenset(("0", "false", "no", "off"))
 
 RUN_TYPES: Final = ("chain", "retriever", "tool")
 """The LangChain run types a task run can have."""
-
-_RunManager = (
-    AsyncCallbackManagerForChainRun
-    | AsyncCallbackManagerForRetrieverRun
-    | AsyncCallbackManagerForToolRun
-)
-_MANAGERS: Final[dict[str, type[_RunManager]]] = {
-    "chain": AsyncCallbackManagerForChainRun,
-    "retriever": AsyncCallbackManagerForRetrieverRun,
-    "tool": AsyncCallbackManagerForToolRun,
-}
 
 
 def run_type_of(task: Any) -> str:
@@ -298,7 +282,7 @@ class TaskTrace:
         self.ended = False
         base = tier.config if config is None else config
         self.config: RunnableConfig | None = base
-        self.manager: _RunManager | None = None
+        self.manager: RunManager | None = None
         self._start: asyncio.Task[None] | None = None
         self.span: Span | None = None
         hedged = getattr(task, "hedge", None) is not None
@@ -308,7 +292,7 @@ class TaskTrace:
             if base is not tier.config and base is not None and _listening(base):
                 parent = get_async_callback_manager_for_config(base)
             run_id = uuid4()
-            self.manager = _MANAGERS[run_type](
+            self.manager = MANAGERS[run_type](
                 run_id=run_id,
                 handlers=parent.handlers,
                 inheritable_handlers=parent.inheritable_handlers,
@@ -327,7 +311,7 @@ class TaskTrace:
                 "parallel_nodes_deadline_left_s": round(deadline_left, 6),
             }
             self._start = asyncio.get_running_loop().create_task(
-                _fire_start(parent, run_type, run_id, self.name, state, metadata)
+                fire_start(parent, run_type, run_id, self.name, state, metadata)
             )
         if tier.tracer is not None:
             from opentelemetry import trace
@@ -439,70 +423,9 @@ class TaskTrace:
         if self._start is not None:
             await self._start
         try:
-            await self._fire_end_events(result, error)
+            await fire_end(self.manager, result, error)
         except Exception:  # tracing must never fail a tier
             _log.exception("could not end the trace run of task %r", self.name)
-
-    async def _fire_end_events(self, result: TaskResult, error: BaseException | None) -> None:
-        manager = self.manager
-        if isinstance(manager, AsyncCallbackManagerForChainRun):
-            if error is None:
-                value = result.value
-                await manager.on_chain_end(
-                    {"output": value, "status": result.status.value, "attempts": result.attempts}
-                )
-            else:
-                await manager.on_chain_error(error)
-        elif isinstance(manager, AsyncCallbackManagerForRetrieverRun):
-            if error is None:
-                await manager.on_retriever_end(_documents(result.value))
-            else:
-                await manager.on_retriever_error(error)
-        elif isinstance(manager, AsyncCallbackManagerForToolRun):
-            if error is None:
-                await manager.on_tool_end(result.value)
-            else:
-                await manager.on_tool_error(error)
-
-
-async def _fire_start(
-    parent: AsyncCallbackManager,
-    run_type: str,
-    run_id: UUID,
-    name: str,
-    state: Any,
-    metadata: dict[str, Any],
-) -> None:
-    # The manager passes its own metadata to each handler, so ours joins a copy, not inherited:
-    # a chat model inside the task has its own run and should not carry the task's fields.
-    starter = parent.copy()
-    starter.add_metadata(metadata, inherit=False)
-    inputs = dict(state) if isinstance(state, Mapping) else {"input": state}
-    try:
-        if run_type == "retriever":
-            await starter.on_retriever_start(None, _query(state, name), run_id=run_id, name=name)
-        elif run_type == "tool":
-            await starter.on_tool_start(
-                None, _query(state, name), run_id=run_id, name=name, inputs=inputs
-            )
-        else:
-            await starter.on_chain_start(None, inputs, run_id=run_id, name=name, run_type="chain")
-    except Exception:  # tracing must never fail a task
-        _log.exception("could not start the trace run of task %r", name)
-
-
-def _query(state: Any, fallback: str) -> str:
-    if isinstance(state, Mapping):
-        for key in ("query", "question", "input"):
-            value = state.get(key)
-            if isinstance(value, str):
-                return value
-    return fallback
-
-
-def _documents(value: Any) -> list[Document]:
-    items = value if isinstance(value, list | tuple) else [value]
-    return [d if isinstance(d, Document) else Document(page_content=str(d)) for d in items]
 
 
 def log_extra(tier: str, task: str | None = None) -> dict[str, Any]:
