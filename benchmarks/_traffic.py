@@ -4,7 +4,7 @@ Run as ``python -m benchmarks._traffic SECONDS [--scenario e2e|demo]``; prints t
 on its first line. Every run goes through ``run_tier`` with the default observers, so this
 also shows that tiers are measured with no extra code.
 
-- ``e2e``: three tiers with fixed behaviour, one per alert to fire (the end-to-end test).
+- ``e2e``: four tiers with fixed behaviour, so that every alert fires (the end-to-end test).
 - ``demo``: a retrieval and a post-generation tier in two modes, healthy for the first third,
   then an incident (a slow memory backend, an erroring tool service behind a circuit breaker,
   a heavy retrieval tail), then recovery: the pictures in ``docs/monitoring.md``.
@@ -18,7 +18,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from parallel_nodes import BreakerPolicy, CircuitBreaker, Task, Tier, run_tier
-from parallel_nodes.monitoring import start_metrics_server
+from parallel_nodes.monitoring import default_collector, start_metrics_server
 
 __all__ = ["SCENARIOS", "main"]
 
@@ -42,6 +42,14 @@ async def breaks(state: object) -> str:
     raise RuntimeError("backend down")
 
 
+async def stubborn(state: object) -> str:
+    try:
+        await asyncio.sleep(5)
+    except asyncio.CancelledError:
+        await asyncio.sleep(3)  # swallows its cancellation: a straggler for 3 s more
+    return "late"
+
+
 _E2E_TIERS = (
     # All good.
     Tier(
@@ -54,7 +62,13 @@ _E2E_TIERS = (
         "e2e_mixed",
         [
             Task("steady_b", steady, timeout=1.0),
-            Task("flaky", breaks, timeout=1.0, default=None),
+            Task(
+                "flaky",
+                breaks,
+                timeout=1.0,
+                default=None,
+                breaker=CircuitBreaker("flaky_backend", policy=BreakerPolicy(failure_threshold=3)),
+            ),
             Task("laggy", hangs, timeout=0.01, default=None),
         ],
         timeout=1.0,
@@ -65,6 +79,15 @@ _E2E_TIERS = (
         [Task("quick_c", quick, timeout=1.0), Task("stuck", hangs, timeout=5.0, default=None)],
         timeout=0.02,
     ),
+    # A task abandoned every run that ignores its cancellation for 3 s: stragglers pile up.
+    Tier(
+        "e2e_stuck",
+        [
+            Task("quick_d", quick, timeout=1.0),
+            Task("stubborn", stubborn, timeout=0.01, default=None),
+        ],
+        timeout=1.0,
+    ),
 )
 
 
@@ -72,6 +95,7 @@ async def e2e(seconds: float) -> None:
     """Run the e2e tiers one after another until ``seconds`` have passed."""
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
+    default_collector().watch(*_E2E_TIERS)  # the breaker gauge reports these tiers' breakers
     while loop.time() < end:
         for tier in _E2E_TIERS:
             await run_tier(tier, {}, mode="e2e")
@@ -147,6 +171,7 @@ async def demo(seconds: float) -> None:
     """Three chat workers and one research worker, each running both tiers in a loop."""
     scenario = _Demo(seconds)
     tiers = scenario.tiers()
+    default_collector().watch(*tiers)  # the breaker gauge reports these tiers' breakers
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
 

@@ -301,6 +301,60 @@ def _degraded_rate() -> ts_b.Panel:
     )
 
 
+def _tier_outcomes() -> ts_b.Panel:
+    return (
+        _timeseries(
+            10,
+            "Tier runs by outcome",
+            "Tier runs per second by outcome (parallel_tier_runs_total): ok, degraded (a task "
+            "fell back to its default), deadline (cut off by the tier deadline), "
+            "cancelled_by_caller.",
+            "ops",
+        )
+        .span(12)
+        .stacking(common_b.StackingConfig().mode(common_m.StackingMode.NORMAL))
+        .fill_opacity(30)
+        .with_target(
+            _query(
+                f"sum by (tier, outcome) (rate(parallel_tier_runs_total{{{_TIER}}}[{_RATE}]))",
+                "{{tier}} {{outcome}}",
+                "A",
+            )
+        )
+    )
+
+
+def _breakers() -> ts_b.Panel:
+    return (
+        _timeseries(
+            11,
+            "Circuit breakers",
+            "Breaker state per task, read at scrape time: 0 closed, 1 half-open, 2 open.",
+            "short",
+        )
+        .span(12)
+        .min(0)
+        .max(2)
+        .with_target(_query("max by (task_name) (parallel_breaker_state)", "{{task_name}}", "A"))
+    )
+
+
+def _engine() -> ts_b.Panel:
+    return (
+        _timeseries(
+            12,
+            "Stragglers and sync workers",
+            "Abandoned tasks still running (they hold a thread or a connection), sync workers "
+            "busy, and sync calls blocked waiting for a worker; read at scrape time.",
+            "short",
+        )
+        .span(24)
+        .min(0)
+        .with_target(_query("sum(parallel_stragglers)", "stragglers", "A"))
+        .with_target(_query("sum by (state) (parallel_sync_workers)", "sync {{state}}", "B"))
+    )
+
+
 def build_dashboard() -> dict[str, Any]:
     """The dashboard as a JSON-ready dict (Grafana 11, Prometheus datasource variable)."""
     builder = (
@@ -352,6 +406,10 @@ def build_dashboard() -> dict[str, Any]:
         .with_panel(_speedup())
         .with_panel(_degraded_now())
         .with_panel(_degraded_rate())
+        .with_row(dash_b.Row("Engine").id(102))
+        .with_panel(_tier_outcomes())
+        .with_panel(_breakers())
+        .with_panel(_engine())
     )
     encoded: dict[str, Any] = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
     return encoded

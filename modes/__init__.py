@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 if _TYPE_CHECKING:
+    from ._agents import AgentAnswer, PanelResult, answer_with_agents
     from ._citations import CitationReport, extract_citations
     from ._corpus import SAMPLE_CORPUS, CorpusRetriever
     from ._cost import CostReport, PriceTable, estimate_cost
@@ -48,6 +49,7 @@ __all__ = [
     "OFFLINE_MODEL",
     "RESUME_SCHEMA",
     "SAMPLE_CORPUS",
+    "AgentAnswer",
     "CitationReport",
     "CorpusRetriever",
     "CostReport",
@@ -58,6 +60,7 @@ __all__ = [
     "Mode3ChatManualWorkflow",
     "Mode4ChatAutomaticWorkflow",
     "ModeState",
+    "PanelResult",
     "Persistence",
     "PersistenceError",
     "PriceTable",
@@ -67,6 +70,7 @@ __all__ = [
     "ToolApproval",
     "ToolCall",
     "ToolSuggestion",
+    "answer_with_agents",
     "build_messages",
     "create_app",
     "default_data_dir",
@@ -88,6 +92,9 @@ __all__ = [
 # Why lazy: the ``parallel-nodes`` command imports this package before it parses its
 # arguments, and ``--help`` must not wait for LangGraph. A name is imported on first use.
 _WHERE = {
+    "AgentAnswer": "_agents",
+    "PanelResult": "_agents",
+    "answer_with_agents": "_agents",
     "CitationReport": "_citations",
     "CorpusRetriever": "_corpus",
     "CostReport": "_cost",

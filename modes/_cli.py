@@ -87,6 +87,12 @@ class AskMode(enum.StrEnum):
     interactive = "interactive"
 
 
+class Executor(enum.StrEnum):
+    thread = "thread"
+    process = "process"
+    ray = "ray"
+
+
 class ChatMode(enum.StrEnum):
     chat = "chat"
     chat_manual = "chat-manual"
@@ -358,6 +364,17 @@ def ask(
     no_parallel_tier2: NoParallelTier2 = False,
     disable_tier2: DisableTier2 = False,
     disable_task: DisableTask = None,
+    agents: Annotated[
+        int | None,
+        typer.Option(min=1, max=12, help="Ask N agents at once and keep the best-scored answer."),
+    ] = None,
+    executor: Annotated[
+        Executor | None, typer.Option(help="With --agents: where the agents run.")
+    ] = None,
+    good_enough: Annotated[
+        float | None,
+        typer.Option(help="With --agents: stop at the first answer scoring at least this (0-1)."),
+    ] = None,
 ) -> None:
     """Answer one question from the corpus, with citations, scores, cost and a waterfall."""
     from ._workflow import RagWorkflow
@@ -366,6 +383,23 @@ def ask(
         RagWorkflow.question_of({"question": question})
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if agents is not None:
+        from ._agents_cli import ask_agents
+
+        try:
+            ask_agents(
+                question,
+                agents=agents,
+                corpus=corpus,
+                executor=None if executor is None else executor.value,
+                good_enough=good_enough,
+                as_json=as_json,
+                out=_out,
+                run=_run,
+            )
+        except ValueError as exc:
+            raise UserError(f"--{exc}") from None
+        return
     config = _config(no_parallel_tier1, no_parallel_tier2, disable_tier2, disable_task or [])
     workflow = _build(mode.value, corpus, model, config, not as_json)
     run_config: RunnableConfig = {"configurable": {"thread_id": uuid.uuid4().hex}}

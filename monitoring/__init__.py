@@ -19,10 +19,26 @@ Example:
 
 from __future__ import annotations
 
+from ._collector import BREAKER_STATE_VALUES, EngineCollector, EngineReadings, process_readings
 from ._exporter import MetricsServer, metrics_asgi_app, start_metrics_server
 from ._files import ALERTS_PATH, ALERTS_TEST_PATH, DASHBOARD_PATH, PROMETHEUS_CONFIG_PATH
-from ._metrics import DURATION_BUCKETS, METRIC_NAMES, OVERFLOW_LABEL, FailureType, ParallelMetrics
-from ._observer import PrometheusObserver, default_metrics, default_observer, failure_type_of
+from ._metrics import (
+    DURATION_BUCKETS,
+    METRIC_NAMES,
+    OVERFLOW_LABEL,
+    TIER_RUNS_NAME,
+    FailureType,
+    ParallelMetrics,
+    TierOutcome,
+)
+from ._observer import (
+    PrometheusObserver,
+    default_collector,
+    default_metrics,
+    default_observer,
+    failure_type_of,
+    outcome_of,
+)
 from ._track import (
     track_parallel_execution,
     track_parallel_task_duration,
@@ -33,19 +49,27 @@ from ._track import (
 __all__ = [
     "ALERTS_PATH",
     "ALERTS_TEST_PATH",
+    "BREAKER_STATE_VALUES",
     "DASHBOARD_PATH",
     "DURATION_BUCKETS",
     "METRIC_NAMES",
     "OVERFLOW_LABEL",
     "PROMETHEUS_CONFIG_PATH",
+    "TIER_RUNS_NAME",
+    "EngineCollector",
+    "EngineReadings",
     "FailureType",
     "MetricsServer",
     "ParallelMetrics",
     "PrometheusObserver",
+    "TierOutcome",
+    "default_collector",
     "default_metrics",
     "default_observer",
     "failure_type_of",
     "metrics_asgi_app",
+    "outcome_of",
+    "process_readings",
     "start_metrics_server",
     "track_parallel_execution",
     "track_parallel_task_duration",

@@ -11,12 +11,16 @@ from typing import Final
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from parallel_nodes._otel import trace_ids
+
 __all__ = [
     "DURATION_BUCKETS",
     "METRIC_NAMES",
     "OVERFLOW_LABEL",
+    "TIER_RUNS_NAME",
     "FailureType",
     "ParallelMetrics",
+    "TierOutcome",
 ]
 
 _log = logging.getLogger("monitoring")
@@ -53,6 +57,9 @@ METRIC_NAMES: Final[tuple[str, ...]] = (
 )
 """The six metric names, without a prefix, in the issue's order."""
 
+TIER_RUNS_NAME: Final = "parallel_tier_runs_total"
+"""The counter of tier runs by outcome, beside the six (success ratios come from PromQL)."""
+
 OVERFLOW_LABEL: Final = "other"
 """The label value that replaces a task, tier or mode name past the per-label cap."""
 
@@ -73,6 +80,32 @@ class FailureType(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     INVALID_OUTPUT = "invalid_output"
     CANCELLED = "cancelled"
+
+
+class TierOutcome(StrEnum):
+    """How a tier run ended: the ``outcome`` label's fixed values.
+
+    Example:
+        >>> TierOutcome("deadline") is TierOutcome.DEADLINE
+        True
+    """
+
+    OK = "ok"
+    """Every task gave its own value (or was disabled)."""
+    DEGRADED = "degraded"
+    """Some task fell back to its default, within the deadline."""
+    DEADLINE = "deadline"
+    """The tier deadline cut the run off."""
+    CANCELLED_BY_CALLER = "cancelled_by_caller"
+    """The caller (the graph, a client disconnect) cancelled the run."""
+
+
+def _exemplar() -> dict[str, str] | None:
+    """The current trace and span id, for an exemplar; ``None`` when no span is recording."""
+    ids = trace_ids()
+    if ids is None:
+        return None
+    return {"trace_id": ids[0], "span_id": ids[1]}
 
 
 class _Names:
@@ -151,6 +184,7 @@ class ParallelMetrics:
         "success_rate",
         "task_duration",
         "task_failures",
+        "tier_runs",
         "window",
     )
 
@@ -215,6 +249,12 @@ class ParallelMetrics:
                 registry=registry,
                 multiprocess_mode="mostrecent",
             )
+            self.tier_runs = Counter(
+                f"{p}{TIER_RUNS_NAME.removesuffix('_total')}",
+                "Tier runs by outcome: ok, degraded, deadline, cancelled_by_caller.",
+                ["tier", "mode", "outcome"],
+                registry=registry,
+            )
         except ValueError as exc:
             exc.add_note(
                 "These metrics already exist in this registry: share one ParallelMetrics "
@@ -240,6 +280,8 @@ class ParallelMetrics:
         if key not in self._seen_tiers:
             # Why: a counter that exists at 0 lets rate() see its first increment.
             self.execution_timeouts.labels(*key)
+            for outcome in TierOutcome:
+                self.tier_runs.labels(*key, outcome.value)
             self._seen_tiers.add(key)
         return key
 
@@ -260,6 +302,7 @@ class ParallelMetrics:
         speedup: float | None = None,
         succeeded: bool | None = None,
         timed_out: bool = False,
+        outcome: TierOutcome | str | None = None,
     ) -> None:
         """Record one tier run.
 
@@ -270,9 +313,15 @@ class ParallelMetrics:
             speedup: Sum of task durations over wall time; ``None`` leaves the gauge alone.
             succeeded: Whether no task degraded; ``None`` leaves the success window alone.
             timed_out: Whether the tier deadline cut the run off.
+            outcome: How the run ended, for ``parallel_tier_runs_total``; ``None`` counts
+                nothing there.
+
+        With a span recording (OpenTelemetry), the duration carries its trace id as an exemplar.
         """
         key = self._tier_key(tier, mode)
-        self.execution_duration.labels(*key).observe(max(0.0, wall_time))
+        self.execution_duration.labels(*key).observe(max(0.0, wall_time), _exemplar())
+        if outcome is not None:
+            self.observe_outcome(tier, mode, outcome)
         if speedup is not None:
             self.speedup.labels(*key).set(speedup)
         if timed_out:
@@ -296,6 +345,21 @@ class ParallelMetrics:
         self.success_rate.labels(*key).set(rate)
         return rate
 
+    def observe_outcome(self, tier: str, mode: str, outcome: TierOutcome | str) -> None:
+        """Count one tier run by how it ended.
+
+        Raises:
+            ValueError: If ``outcome`` is not one of ``TierOutcome``'s values.
+        """
+        try:
+            value = TierOutcome(outcome)
+        except ValueError:
+            raise ValueError(
+                f"outcome: {outcome!r} is not one of {[o.value for o in TierOutcome]}; "
+                "use monitoring.TierOutcome"
+            ) from None
+        self.tier_runs.labels(*self._tier_key(tier, mode), value.value).inc()
+
     def observe_timeout(self, tier: str, mode: str) -> None:
         """Count one tier run cut off by its deadline."""
         self.execution_timeouts.labels(*self._tier_key(tier, mode)).inc()
@@ -303,7 +367,7 @@ class ParallelMetrics:
     def observe_task(self, task_name: str, mode: str, *, duration: float) -> None:
         """Record the duration of one task run, in seconds."""
         key = self._task_key(task_name, mode)
-        self.task_duration.labels(*key).observe(max(0.0, duration))
+        self.task_duration.labels(*key).observe(max(0.0, duration), _exemplar())
 
     def observe_failure(self, task_name: str, failure_type: FailureType | str, mode: str) -> None:
         """Count one task that fell back to its default.

@@ -5,11 +5,21 @@ from __future__ import annotations
 import threading
 from typing import Final
 
+from prometheus_client import REGISTRY
+
 from parallel_nodes import TaskResult, TaskStatus, TierResult
 
-from ._metrics import FailureType, ParallelMetrics
+from ._collector import EngineCollector
+from ._metrics import FailureType, ParallelMetrics, TierOutcome
 
-__all__ = ["PrometheusObserver", "default_metrics", "default_observer", "failure_type_of"]
+__all__ = [
+    "PrometheusObserver",
+    "default_collector",
+    "default_metrics",
+    "default_observer",
+    "failure_type_of",
+    "outcome_of",
+]
 
 _FAILURES: Final[dict[TaskStatus, FailureType]] = {
     TaskStatus.TIMEOUT: FailureType.TIMEOUT,
@@ -30,6 +40,20 @@ def failure_type_of(status: TaskStatus) -> FailureType | None:
         True
     """
     return _FAILURES.get(status)
+
+
+def outcome_of(result: TierResult) -> TierOutcome:
+    """How a finished tier run ended: ``deadline``, else ``degraded``, else ``ok``.
+
+    Example:
+        >>> outcome_of(TierResult(tier="t", mode="m", tasks={}, wall_time=0.0))
+        <TierOutcome.OK: 'ok'>
+    """
+    if result.deadline_exceeded:
+        return TierOutcome.DEADLINE
+    if any(r.degraded for r in result.tasks.values()):
+        return TierOutcome.DEGRADED
+    return TierOutcome.OK
 
 
 class PrometheusObserver:
@@ -86,12 +110,18 @@ class PrometheusObserver:
             speedup=result.speedup,
             succeeded=result.succeeded,
             timed_out=result.deadline_exceeded,
+            outcome=outcome_of(result),
         )
+
+    def on_tier_cancelled(self, tier: str, mode: str) -> None:
+        """Count a tier run its caller cancelled (it has no result to record)."""
+        self.metrics.observe_outcome(tier, mode, TierOutcome.CANCELLED_BY_CALLER)
 
 
 _lock = threading.Lock()
 _metrics: ParallelMetrics | None = None
 _observer: PrometheusObserver | None = None
+_collector: EngineCollector | None = None
 
 
 def default_metrics() -> ParallelMetrics:
@@ -101,7 +131,21 @@ def default_metrics() -> ParallelMetrics:
         with _lock:
             if _metrics is None:
                 _metrics = ParallelMetrics()
+    default_collector()
     return _metrics
+
+
+def default_collector() -> EngineCollector:
+    """The process-wide engine gauges (breakers, stragglers, sync workers) on the default registry.
+
+    Created with ``default_metrics()``; call ``watch(tier, ...)`` on it to report breakers.
+    """
+    global _collector
+    if _collector is None:
+        with _lock:
+            if _collector is None:
+                _collector = EngineCollector(registry=REGISTRY)
+    return _collector
 
 
 def default_observer() -> PrometheusObserver:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 if _TYPE_CHECKING:
-    from ._balance import BalanceStrategy, ReplicaSet
+    from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
     from ._breaker import (
         BreakerPolicy,
         BreakerState,
@@ -32,6 +32,7 @@ if _TYPE_CHECKING:
     from ._errors import (
         CircuitOpenError,
         ConfigError,
+        ExecutorError,
         InvalidOutputError,
         ParallelNodesError,
         TaskTimeoutError,
@@ -41,6 +42,7 @@ if _TYPE_CHECKING:
     from ._map import map_task
     from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
     from ._observe import TierObserver, get_default_observers, set_default_observers
+    from ._remote import ProcessExecutor, RayExecutor, ray_replica
     from ._results import TaskResult, TaskStatus, TierResult
     from ._run import abandoned_total, run_tier, starved_total, straggler_count
     from ._sketch import LatencySketch
@@ -65,16 +67,20 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "ConfigError",
+    "ExecutorError",
     "Hedge",
     "HedgeState",
     "InMemoryBreakerStore",
     "InvalidOutputError",
     "LatencySketch",
+    "OutlierDetection",
     "ParallelBaseWorkflow",
     "ParallelConfig",
     "ParallelNode",
     "ParallelNodesError",
     "ParallelState",
+    "ProcessExecutor",
+    "RayExecutor",
     "RedisBreakerStore",
     "ReplicaSet",
     "Strategy",
@@ -95,6 +101,7 @@ __all__ = [
     "merge_tier_records",
     "parallel_node",
     "quorum",
+    "ray_replica",
     "run_tier",
     "set_default_observers",
     "starved_total",
@@ -112,17 +119,21 @@ _WHERE = {
     "CircuitBreaker": "_breaker",
     "CircuitOpenError": "_errors",
     "ConfigError": "_errors",
+    "ExecutorError": "_errors",
     "FIRST_SUCCESS": "_strategy",
     "Hedge": "_hedge",
     "HedgeState": "_hedge",
     "InMemoryBreakerStore": "_breaker",
     "InvalidOutputError": "_errors",
     "LatencySketch": "_sketch",
+    "OutlierDetection": "_balance",
     "ParallelBaseWorkflow": "_workflow",
     "ParallelConfig": "_config",
     "ParallelNode": "_node",
     "ParallelNodesError": "_errors",
     "ParallelState": "_node",
+    "ProcessExecutor": "_remote",
+    "RayExecutor": "_remote",
     "RACE": "_strategy",
     "RedisBreakerStore": "_breaker",
     "ReplicaSet": "_balance",
@@ -146,6 +157,7 @@ _WHERE = {
     "merge_tier_records": "_node",
     "parallel_node": "_node",
     "quorum": "_strategy",
+    "ray_replica": "_remote",
     "run_tier": "_run",
     "set_default_observers": "_observe",
     "starved_total": "_run",

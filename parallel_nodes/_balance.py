@@ -1,15 +1,19 @@
-"""Replica selection: which of a task's equivalent callables gets the next call."""
+"""Replica selection: which of a task's equivalent callables gets the next call, and which
+replicas are ejected for failing (Envoy's outlier detection) until a probe re-admits them."""
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from enum import StrEnum
 from typing import Generic, TypeVar
 
 from ._errors import ConfigError
+from ._health import OutlierDetection, ReplicaHealth, ReplicaStats
 
-__all__ = ["BalanceStrategy", "ReplicaSet"]
+__all__ = ["BalanceStrategy", "OutlierDetection", "ReplicaSet", "ReplicaStats"]
 
 T = TypeVar("T")
 
@@ -24,6 +28,8 @@ class BalanceStrategy(StrEnum):
     FASTEST = "fastest"
     """The lowest expected time to a success (EWMA latency / success rate); replicas never
     tried go first, and every ``explore_every``-th pick goes round robin to re-measure the rest."""
+    WEIGHTED = "weighted"
+    """In proportion to ``weights``, interleaved (smooth weighted round robin, as nginx)."""
 
 
 class ReplicaSet(Generic[T]):
@@ -45,16 +51,21 @@ class ReplicaSet(Generic[T]):
     """
 
     __slots__ = (
+        "_clock",
+        "_current",
         "_cursor",
         "_errors",
         "_explore_every",
         "_finished",
+        "_health",
         "_in_flight",
         "_latency",
         "_picks",
         "alpha",
+        "outlier",
         "replicas",
         "strategy",
+        "weights",
     )
 
     def __init__(
@@ -64,6 +75,9 @@ class ReplicaSet(Generic[T]):
         strategy: BalanceStrategy = BalanceStrategy.ROUND_ROBIN,
         alpha: float = 0.3,
         explore_every: int | None = 20,
+        weights: Sequence[float] | None = None,
+        outlier: OutlierDetection | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Create the set with no history.
 
@@ -73,6 +87,10 @@ class ReplicaSet(Generic[T]):
             alpha: Weight of the newest sample in the latency and error averages (0 < α <= 1).
             explore_every: Under ``FASTEST``, every this-many picks goes round robin, so slower
                 replicas are re-measured; ``None`` never explores.
+            weights: Under ``WEIGHTED``, each replica's share of calls (positive numbers);
+                default: equal shares.
+            outlier: When to eject a failing replica; ``None`` never ejects.
+            clock: Seconds, monotonic; the cool-downs are measured on it (tests pass a fake).
 
         Raises:
             ConfigError: An argument is out of range; the error names it.
@@ -98,6 +116,25 @@ class ReplicaSet(Generic[T]):
                 f"must be a whole number of at least 2, or None; got {explore_every!r}",
             )
         n = len(replicas)
+        if weights is not None and (
+            len(weights) != n
+            or any(
+                not isinstance(w, int | float) or isinstance(w, bool) or not 0 < w < math.inf
+                for w in weights
+            )
+        ):
+            raise ConfigError(
+                "weights", f"must be {n} positive numbers, one per replica, got {weights!r}"
+            )
+        if outlier is not None and not isinstance(outlier, OutlierDetection):
+            raise ConfigError("outlier", f"must be an OutlierDetection, got {outlier!r}")
+        self.weights: tuple[float, ...] | None = (
+            None if weights is None else tuple(float(w) for w in weights)
+        )
+        self.outlier = outlier
+        self._clock = clock
+        self._current = [0.0] * n
+        self._health = [ReplicaHealth() for _ in range(n)]
         self.replicas: tuple[T, ...] = tuple(replicas)
         self.strategy = strategy
         self.alpha = float(alpha)
@@ -152,14 +189,36 @@ class ReplicaSet(Generic[T]):
         order = [(self._cursor + k) % n for k in range(n)]
         candidates = [i for i in order if i not in excluded] or order
         self._picks += 1
+        if self.outlier is not None:
+            now = self._clock()
+            health = self._health
+            probe = next((i for i in candidates if health[i].probe_due(now)), None)
+            if probe is not None:
+                health[probe].probing = True  # one probe at a time; its result decides
+                self._cursor = (probe + 1) % n
+                return probe
+            # Every candidate ejected: a call to an ejected replica still beats none (Envoy's
+            # panic mode), so fall back to all of them.
+            candidates = [i for i in candidates if not health[i].ejected] or candidates
         strategy = self.strategy
-        if strategy is BalanceStrategy.LEAST_LOADED:
+        if strategy is BalanceStrategy.WEIGHTED:
+            chosen = self._weighted(candidates)
+        elif strategy is BalanceStrategy.LEAST_LOADED:
             chosen = min(candidates, key=self._in_flight.__getitem__)
         elif strategy is BalanceStrategy.FASTEST:
             chosen = self._fastest(candidates)
         else:
             chosen = candidates[0]
         self._cursor = (chosen + 1) % n
+        return chosen
+
+    def _weighted(self, candidates: list[int]) -> int:
+        weights = self.weights or (1.0,) * len(self.replicas)  # no weights: all equal
+        current = self._current
+        for i in candidates:
+            current[i] += weights[i]
+        chosen = max(candidates, key=current.__getitem__)
+        current[chosen] -= sum(weights[i] for i in candidates)
         return chosen
 
     def _fastest(self, candidates: list[int]) -> int:
@@ -184,7 +243,7 @@ class ReplicaSet(Generic[T]):
         """Record that a call to replica ``index`` began."""
         self._in_flight[index] += 1
 
-    def finished(self, index: int, seconds: float, *, ok: bool) -> None:
+    def finished(self, index: int, seconds: float, *, ok: bool, cancelled: bool = False) -> None:
         """Record that a call to replica ``index`` ended after ``seconds``.
 
         Args:
@@ -192,6 +251,8 @@ class ReplicaSet(Generic[T]):
             seconds: How long the call took.
             ok: Whether it succeeded; only successes feed the latency average, so a replica
                 that fails fast never looks fast.
+            cancelled: The call was cancelled (a hedge's loser, a strategy's early exit): it
+                is no verdict on the replica, so outlier detection and the error rate skip it.
 
         Raises:
             ValueError: ``seconds`` is not a finite duration, or ``finished`` was called more
@@ -206,6 +267,13 @@ class ReplicaSet(Generic[T]):
             )
         self._in_flight[index] -= 1
         self._finished[index] += 1
+        health = self._health[index]
+        if cancelled:
+            health.probing = False  # the probe never answered: probe again on the next pick
+            return
+        health.record(seconds, ok=ok)
+        if self.outlier is not None:
+            self._judge(index, ok)
         alpha = self.alpha
         self._errors[index] += alpha * ((0.0 if ok else 1.0) - self._errors[index])
         if ok:
@@ -213,3 +281,84 @@ class ReplicaSet(Generic[T]):
             self._latency[index] = (
                 seconds if previous is None else previous + alpha * (seconds - previous)
             )
+
+    # -- outlier detection ----------------------------------------------------------------------
+
+    def _judge(self, index: int, ok: bool) -> None:
+        policy = self.outlier
+        assert policy is not None
+        health = self._health[index]
+        now = self._clock()
+        if health.probing:
+            health.probing = False
+            if ok:
+                health.readmit()
+            else:
+                health.eject(now, policy)  # each failed probe doubles the cool-down, capped
+            return
+        if health.ejected or not policy.should_eject(health):
+            return
+        ejected = sum(1 for h in self._health if h.ejected)
+        if ejected < max(1, math.floor(policy.max_ejected * len(self.replicas))):
+            health.eject(now, policy)
+
+    def is_ejected(self, index: int) -> bool:
+        """Whether replica ``index`` is ejected (its cool-down running, or awaiting a probe)."""
+        return self._health[index].ejected
+
+    def mark(self, index: int, *, healthy: bool) -> None:
+        """Record an active health check's verdict: a failure ejects (within ``max_ejected``),
+        a success re-admits an ejected replica at once.
+
+        Raises:
+            ConfigError: The set has no ``outlier=`` policy to eject by.
+        """
+        policy = self.outlier
+        if policy is None:
+            raise ConfigError("outlier", "health checks need ReplicaSet(..., outlier=...)")
+        health = self._health[index]
+        if healthy:
+            if health.ejected:
+                health.readmit()
+            return
+        if health.ejected:
+            return
+        ejected = sum(1 for h in self._health if h.ejected)
+        if ejected < max(1, math.floor(policy.max_ejected * len(self.replicas))):
+            health.eject(self._clock(), policy)
+
+    async def check_health(self, probe: Callable[[T], Awaitable[bool] | bool]) -> tuple[bool, ...]:
+        """Run an active health check on every replica and :meth:`mark` each with its verdict.
+
+        Args:
+            probe: Called with each replica; returns (or resolves to) whether it is healthy.
+                An exception counts as unhealthy.
+
+        Returns:
+            Each replica's verdict, in order.
+        """
+        verdicts = []
+        for i, replica in enumerate(self.replicas):
+            try:
+                verdict = probe(replica)
+                healthy = bool(await verdict if inspect.isawaitable(verdict) else verdict)
+            except Exception:
+                healthy = False
+            self.mark(i, healthy=healthy)
+            verdicts.append(healthy)
+        return tuple(verdicts)
+
+    def stats(self) -> tuple[ReplicaStats, ...]:
+        """Each replica's requests, latency quantiles, error rate, calls in flight and whether
+        it is ejected, over its recent calls.
+
+        Example:
+            >>> replicas = ReplicaSet(["a", "b"])
+            >>> replicas.started(0)
+            >>> replicas.finished(0, 0.25, ok=True)
+            >>> replicas.stats()[0].p50
+            0.25
+        """
+        return tuple(
+            h.snapshot(i, in_flight=self._in_flight[i]) for i, h in enumerate(self._health)
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from ._errors import CircuitOpenError, InvalidOutputError, TaskTimeoutError
+from ._executors import EXECUTORS, run_on
 from ._hedge import hedged_call
 from ._results import TaskStatus
 from ._retry import call_with_retry
@@ -92,6 +94,11 @@ async def invoke(task: Task, slot: _Slot) -> Any:
 
 def _call_fn(task: Task, fn: Callable[..., Any], slot: _Slot) -> Any:
     """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
+    if task.executor is not None:
+        kwargs = slot.kwargs
+        # A partial only when something is injected: a Ray method must stay itself to be found.
+        call = functools.partial(fn, **kwargs) if kwargs else fn
+        return run_on(EXECUTORS.resolve(task.executor), call, (slot.state,), task.name)
     if task.is_async:
         return fn(slot.state, **slot.kwargs)
     return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu)

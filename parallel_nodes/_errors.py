@@ -7,7 +7,8 @@ The tree::
     ├── TaskTimeoutError                   a task ran past its timeout or the tier deadline
     ├── InvalidOutputError                 a task returned a value of the wrong type
     │   └── UnserializableOutputError      ... or one the graph's checkpointer cannot save
-    └── CircuitOpenError                   a task's circuit breaker is open
+    ├── CircuitOpenError                   a task's circuit breaker is open
+    └── ExecutorError                      a task cannot run on its executor (pickling, setup)
 
 ``TaskTimeoutError`` deliberately does not subclass the built-in ``TimeoutError``: that one is an
 ``OSError``, which LangGraph's default ``RetryPolicy`` refuses to retry.
@@ -18,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "CircuitOpenError",
     "ConfigError",
+    "ExecutorError",
     "InvalidOutputError",
     "ParallelNodesError",
     "TaskTimeoutError",
@@ -144,3 +146,18 @@ class CircuitOpenError(ParallelNodesError):
         )
         self.breaker = breaker
         self.retry_after = retry_after
+
+
+class ExecutorError(ParallelNodesError):
+    """A task cannot run on its executor: its function or state does not pickle, or the
+    executor is not set up (Ray not started, an optional dependency missing).
+
+    Attributes:
+        task: The task's name.
+        executor: The executor's name, e.g. ``"process"`` or ``"ray"``.
+    """
+
+    def __init__(self, *, task: str, executor: str, message: str) -> None:
+        super().__init__(f"task {task!r} cannot run on executor {executor!r}: {message}")
+        self.task = task
+        self.executor = executor

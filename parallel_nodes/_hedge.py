@@ -17,7 +17,7 @@ from typing import Any
 
 from langgraph.errors import GraphBubbleUp
 
-from ._balance import BalanceStrategy, ReplicaSet
+from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
 from ._errors import ConfigError
 from ._sketch import LatencySketch
 from ._task import coerce_seconds
@@ -78,13 +78,16 @@ class HedgeState:
         hedge: Hedge | None,
         replicas: Sequence[Callable[..., Any]],
         strategy: BalanceStrategy,
+        outlier: OutlierDetection | None = None,
     ) -> None:
         self.sketch = LatencySketch(
             min_samples=hedge.min_samples if hedge else 20, refresh_every=16
         )
         self.calls = 0
         self.hedges = 0
-        self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(replicas, strategy=strategy)
+        self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(
+            replicas, strategy=strategy, outlier=outlier
+        )
 
     def hedge_delay(self, hedge: Hedge | None) -> float | None:
         """When a call should be hedged, if at all (``None``: not yet known, or no hedge)."""
@@ -125,7 +128,7 @@ async def hedged_call(
             raise
         finally:
             elapsed = loop.time() - t0
-            replicas.finished(i, elapsed, ok=ok)
+            replicas.finished(i, elapsed, ok=ok, cancelled=cancelled)
             # A loser cancelled by its hedge was at least this slow: leaving it out would
             # bias the observed p95 low, and hedge ever more often.
             if ok or cancelled:

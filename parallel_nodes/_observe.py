@@ -12,6 +12,7 @@ from ._results import TaskResult, TierResult
 __all__ = [
     "TierObserver",
     "get_default_observers",
+    "notify_cancelled",
     "notify_task",
     "notify_tier",
     "set_default_observers",
@@ -90,3 +91,15 @@ def notify_tier(observers: tuple[TierObserver, ...], result: TierResult) -> None
             obs.on_tier_finished(result)
         except Exception:
             _log.exception("observer %r failed in on_tier_finished", obs)
+
+
+def notify_cancelled(observers: tuple[TierObserver, ...], tier: str, mode: str) -> None:
+    """Tell the observers that have ``on_tier_cancelled`` that the caller cancelled a run."""
+    for obs in observers:
+        hook = getattr(obs, "on_tier_cancelled", None)
+        if hook is None:
+            continue
+        try:
+            hook(tier, mode)
+        except Exception:
+            _log.exception("observer %r failed in on_tier_cancelled", obs)

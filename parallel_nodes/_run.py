@@ -33,12 +33,20 @@ from ._errors import (
     TaskTimeoutError,
     UnserializableOutputError,
 )
-from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
+from ._executors import EXECUTORS, note_halt
+from ._observe import (
+    TierObserver,
+    get_default_observers,
+    notify_cancelled,
+    notify_task,
+    notify_tier,
+)
 from ._results import TaskResult, TaskStatus, TierResult
 from ._strategy import StrategyKind
 from ._task import Task
 from ._threads import pool_saturated
 from ._tier import Tier
+from ._tracing import TaskTrace, TierTrace, log_extra, start_tier
 
 __all__ = ["abandoned_total", "run_tier", "starved_total", "straggler_count"]
 
@@ -260,6 +268,8 @@ class _TierRun:
         "start",
         "state",
         "tier",
+        "trace",
+        "traced",
         "values",
         "waiting",
         "winner",
@@ -313,6 +323,8 @@ class _TierRun:
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
         self.events: Callable[[Any], None] | None = writer if tier.stream_events else None
+        self.trace: TierTrace | None = None
+        self.traced: dict[int, tuple[TaskTrace, _Slot]] = {}
         checkpointer = config.get(_CONF, _EMPTY).get(_CHECKPOINTER_KEY) if config else None
         self.serde: Any = getattr(checkpointer, "serde", None)
         self.channels: Mapping[str, Any] | None = _channels_of(config)
@@ -385,6 +397,11 @@ class _TierRun:
                     callbacks = _quiet_messages(config.get("callbacks"), slot)
                     if callbacks is not None:
                         config["callbacks"] = callbacks
+        traced = None
+        if self.trace is not None:  # a LangChain child run and/or a span for this task
+            traced = self.trace.task(task, state, deadline_left=self.deadline - now, config=config)
+            self.traced[i] = (traced, slot)
+            sources = {**sources, "config": traced.config}
         if task.inject:
             slot.kwargs = {
                 param: value
@@ -401,6 +418,7 @@ class _TierRun:
             and task.output_type is None
             and task.breaker is None
             and task.hedge_state is None
+            and task.executor is None
             and task.returns == "value"
         ):
             try:
@@ -409,6 +427,8 @@ class _TierRun:
                 coro = raise_later(exc)
         else:
             coro = invoke(task, slot)
+        if traced is not None:
+            coro = traced.wrap(coro)
         # The task's own end, for a tier run inside it (map_task, a nested run_tier).
         token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
         config_token = var_child_runnable_config.set(config) if gate else None
@@ -608,7 +628,7 @@ class _TierRun:
             )
             return
         _abandoned += 1
-        if not task.is_async and pool_saturated():
+        if not task.is_async and task.executor is None and pool_saturated():
             _starved += 1
             _log.warning(
                 "abandoned sync task %s in tier %s after %.3fs (%s budget): every sync worker "
@@ -618,6 +638,7 @@ class _TierRun:
                 self.tier.name,
                 elapsed,
                 which,
+                extra=log_extra(self.tier.name, task.name),
             )
         else:
             _log.warning(
@@ -626,6 +647,7 @@ class _TierRun:
                 self.tier.name,
                 elapsed,
                 which,
+                extra=log_extra(self.tier.name, task.name),
             )
         error = TaskTimeoutError(
             task=task.name,
@@ -635,6 +657,8 @@ class _TierRun:
             attempt=slot.attempts,
             deadline=which,
         )
+        if task.executor is not None:
+            note_halt(error, EXECUTORS.resolve(task.executor), task.fn)
         if task.on_error == "raise":
             self.propagate(task, error)
             return
@@ -656,6 +680,10 @@ class _TierRun:
     def record(self, i: int, result: TaskResult) -> None:
         self.results[i] = result
         task = self.tier.tasks[i]
+        if self.traced:
+            traced = self.traced.pop(i, None)
+            if traced is not None:
+                traced[0].end(result, traced[1].atask)
         self.values[task.name] = result.value
         if self.observers and not result.resumed:  # it did not run: nothing to measure
             notify_task(self.observers, self.tier.name, self.mode, result)
@@ -804,6 +832,10 @@ class _TierRun:
                 _STRAGGLERS.add(slot.atask)
 
     async def execute(self) -> TierResult:
+        config = self.sources["config"]
+        trace = self.trace = start_tier(
+            self.tier.name, self.mode, config, timeout=self.tier.timeout
+        )
         timer = self.loop.call_at(self.deadline, self.on_deadline)
         soft = None
         if self.kind is StrategyKind.GOOD_ENOUGH:
@@ -818,6 +850,9 @@ class _TierRun:
                 await self.done
         except asyncio.CancelledError:
             self.halt()  # the caller's choice, not the tasks' failure: nothing is recorded
+            notify_cancelled(self.observers, self.tier.name, self.mode)
+            if trace is not None:
+                trace.end(None)
             raise
         finally:
             timer.cancel()
@@ -825,6 +860,8 @@ class _TierRun:
                 soft.cancel()
         if self.fatal is not None:
             self.halt()
+            if trace is not None:
+                trace.end(None, outcome="interrupted")
             raise self.fatal
         if self.memo is not None:
             await self.memo.clear(self.deadline - self.loop.time())
@@ -841,6 +878,9 @@ class _TierRun:
         )
         if self.observers:
             notify_tier(self.observers, result)
+        if trace is not None:
+            trace.end(result)
+            await trace.flush()
         return result
 
 

@@ -19,6 +19,7 @@ from ._errors import ConfigError
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
+    from ._balance import OutlierDetection
     from ._breaker import CircuitBreaker
     from ._hedge import Hedge, HedgeState
 
@@ -212,6 +213,10 @@ class Task:
     ``"raise"``: its error (after its retries) ends the tier as it would end a plain node, so
     the graph's own ``retry_policy``, error handling or failure applies; the tier's other tasks
     are cancelled. For a node moved into a tier that must fail as it did."""
+    executor: Any
+    """Where ``fn`` runs: ``None`` (the event loop, or a worker thread for sync functions),
+    ``"thread"``, ``"process"``, ``"ray"``, a Ray actor handle, any
+    ``concurrent.futures.Executor`` (Dask's ``client.get_executor()``), or an ``Executor``."""
     hedge_state: HedgeState | None = field(repr=False)
     """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
     inject: tuple[tuple[str, str, bool], ...] = field(repr=False)
@@ -238,6 +243,8 @@ class Task:
         balance: str = "round_robin",
         returns: str = "value",
         on_error: str = "default",
+        executor: Any = None,
+        outlier: OutlierDetection | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
@@ -286,6 +293,8 @@ class Task:
         if any(injections(name, r) != inject for r in extra):
             raise ConfigError(f"{name}.replicas", "must take the same parameters as fn")
         hedge_state = None
+        if outlier is not None and not extra:
+            raise ConfigError(f"{name}.outlier", "ejects replicas: pass replicas=[...] too")
         if hedge is not None or extra:
             from ._balance import BalanceStrategy
             from ._hedge import Hedge, HedgeState
@@ -296,9 +305,10 @@ class Task:
                 strategy = BalanceStrategy(balance)
             except ValueError:
                 raise ConfigError(
-                    f"{name}.balance", "must be 'round_robin', 'least_loaded' or 'fastest'"
+                    f"{name}.balance",
+                    "must be 'round_robin', 'least_loaded', 'fastest' or 'weighted'",
                 ) from None
-            hedge_state = HedgeState(hedge, (fn, *extra), strategy)
+            hedge_state = HedgeState(hedge, (fn, *extra), strategy, outlier)
         setattr_ = object.__setattr__
         setattr_(self, "hedge", hedge)
         setattr_(self, "replicas", extra)
@@ -338,6 +348,10 @@ class Task:
         setattr_(self, "on_error", on_error)
         setattr_(self, "inject", inject)
         setattr_(self, "is_async", _is_async(fn))
+        from ._executors import check_executor
+
+        check_executor(executor, field=f"{name}.executor")
+        setattr_(self, "executor", executor)
 
     @property
     def takes_runtime(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,3 +27,38 @@ class RecordingObserver:
 @pytest.fixture
 def recorder() -> RecordingObserver:
     return RecordingObserver()
+
+
+def need(module: str) -> None:
+    """Skip when an optional dependency is missing, except on CI, where that is a failure."""
+    import importlib
+    import os
+
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        importlib.import_module(module)  # ImportError: CI must install the test group
+    else:
+        pytest.importorskip(module)
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[object]:
+    """One local Ray instance for the whole session: it takes seconds to start, so only the
+    tests that ask for it pay, once."""
+    from pathlib import Path
+
+    need("ray")
+    import ray
+
+    root = str(Path(__file__).resolve().parent.parent)
+    # The workers import task functions by name (tests._workloads): give them the checkout.
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"PYTHONPATH": root}},
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()

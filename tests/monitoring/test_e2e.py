@@ -77,4 +77,9 @@ def test_prometheus_scrapes_real_traffic_and_every_query_has_data(
         assert (("mode", "e2e"), ("task_name", "quick")) not in labels[
             "ParallelTaskFailingPersistently"
         ]
+        assert (("task_name", "flaky"),) in labels["ParallelCircuitOpen"]
+        assert (("mode", "e2e"), ("tier", "e2e_deadline")) in labels[
+            "ParallelTierDeadlineRatioHigh"
+        ]
+        assert (("mode", "e2e"), ("tier", "e2e_ok")) not in labels["ParallelTierDeadlineRatioHigh"]
         print(f"e2e: every query had data after {time.monotonic() - started:.1f} s")

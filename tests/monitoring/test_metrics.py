@@ -11,6 +11,7 @@ from parallel_nodes.monitoring import (
     DURATION_BUCKETS,
     METRIC_NAMES,
     OVERFLOW_LABEL,
+    TIER_RUNS_NAME,
     FailureType,
     ParallelMetrics,
 )
@@ -50,7 +51,9 @@ def test_six_metrics_with_the_issues_names_types_and_labels(metrics: ParallelMet
         assert metric._labelnames == labels, name
     families = {m.name for m in metrics.registry.collect()}
     # prometheus_client strips the _total suffix from counter family names.
-    assert families == {n.removesuffix("_total") for n in METRIC_NAMES}
+    six = {n.removesuffix("_total") for n in METRIC_NAMES}
+    assert families == six | {TIER_RUNS_NAME.removesuffix("_total")}
+    assert metrics.tier_runs._labelnames == ("tier", "mode", "outcome")
 
 
 def test_gauges_declare_a_multiprocess_mode(metrics: ParallelMetrics) -> None:

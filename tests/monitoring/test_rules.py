@@ -34,13 +34,17 @@ def _promtool(
     return output
 
 
-def test_four_alerts_cover_the_issue() -> None:
+def test_seven_alerts_cover_the_issues() -> None:
     names = {name for name, _ in alert_expressions()}
     assert names == {
         "ParallelTierTimeoutRateHigh",
         "ParallelTierSuccessRateLow",
         "ParallelTierLatencyOverBudget",
         "ParallelTaskFailingPersistently",
+        # Issue 15: from the engine gauges and the outcome counter.
+        "ParallelCircuitOpen",
+        "ParallelStragglersPiling",
+        "ParallelTierDeadlineRatioHigh",
     }
     for rule in alert_rules():
         if "alert" in rule:

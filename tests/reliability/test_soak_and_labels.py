@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from parallel_nodes import Task, Tier, run_tier, straggler_count
 from parallel_nodes.modes import Mode2AutomaticWorkflow
-from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver
+from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver, TierOutcome
 
 
 def _tier() -> Tier:
@@ -141,6 +141,7 @@ def test_a_thousand_distinct_questions_make_no_new_label_sets(
         "circuit_open",
         "invalid_output",
         "cancelled",
+        *(outcome.value for outcome in TierOutcome),  # parallel_tier_runs_total
         "+Inf",
         "all",
         "mostrecent",
