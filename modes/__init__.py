@@ -11,9 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+
+from .._lazy import lazy_exports as _lazy_exports
 
 if _TYPE_CHECKING:
     from ._agents import AgentAnswer, PanelResult, answer_with_agents
@@ -138,14 +138,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> _Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # the next lookup is a plain global
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__} - {"annotations"})
+__getattr__, __dir__ = _lazy_exports(globals(), _WHERE)
