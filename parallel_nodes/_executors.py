@@ -280,7 +280,8 @@ class Executors:
         """Create the registry with nothing started.
 
         Args:
-            process_workers: Worker processes of the ``"process"`` pool; default: CPU count.
+            process_workers: Worker processes of the ``"process"`` pool; default: twice the
+                CPU count.
         """
         self.process_workers = process_workers
         self._named: dict[str, Executor] = {}

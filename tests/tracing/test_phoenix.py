@@ -92,7 +92,14 @@ def spans_of(url: str, project: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     cursor = ""
     while True:
-        page = get_json(f"{url}/v1/projects/{project}/spans?limit=1000{cursor}")
+        try:
+            page = get_json(f"{url}/v1/projects/{project}/spans?limit=1000{cursor}")
+        except urllib.error.HTTPError as error:
+            # Phoenix makes the project when its first span is ingested, which happens
+            # after the export returns: until then the project is a 404, i.e. no spans yet.
+            if error.code == 404 and not found:
+                return []
+            raise
         found += page["data"]
         if not page.get("next_cursor"):
             return found
