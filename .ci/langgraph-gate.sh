@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The LangGraph gate: LangGraph's own node-execution tests, run plainly and through the engine.
 #
-# Downloads the sdist of the installed langgraph (cached in .ci/cache/langgraph/), installs its
-# test dependencies into the active venv, runs the files below once per mode (plain, run_tier,
+# Builds a venv of its own (.ci/cache/gate-venv, with uv: this checkout with every extra, our
+# test group, LangGraph's test dependencies), downloads the sdist of the langgraph installed there
+# (cached in .ci/cache/langgraph/), runs the files below once per mode (plain, run_tier,
 # parallel_node; see tests/langgraph_gate/pn_gate_plugin.py) and fails when a test that passes
 # plainly fails through the engine. Slow: a few minutes per mode. Reports land in
 # .ci/cache/langgraph-gate/ (summary.md, one JSON and one log per mode). Only the sdist's tests/
@@ -10,6 +11,7 @@
 #
 #   .ci/langgraph-gate.sh                      # all modes
 #   GATE_MODES=plain,run_tier .ci/langgraph-gate.sh
+#   GATE_JOBS=2 .ci/langgraph-gate.sh          # modes at once (one pytest process each)
 #   .ci/langgraph-gate.sh -k interrupt         # extra arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,7 +60,18 @@ FILES=(
 TEST_DEPS=(syrupy pytest-mock pytest-repeat pytest-dotenv pycryptodome pytest-timeout
   langgraph-checkpoint-sqlite redis "psycopg[binary]")
 
-version=$(python -c 'import importlib.metadata as m; print(m.version("langgraph"))')
+# LangGraph's test dependencies (and its pytest plugins) go into a venv of the gate's own, built
+# with uv from this checkout, so the project's venv and its test run stay as they were.
+uv=${UV:-$(command -v uv || echo .venv/bin/uv)}
+gate_venv=${GATE_VENV:-.ci/cache/gate-venv}
+if [ ! -x "$gate_venv/bin/python" ]; then
+  "$uv" venv --quiet --python "$(command -v python)" "$gate_venv"
+fi
+echo "== the gate's venv: this checkout and LangGraph's test dependencies"
+"$uv" pip install --quiet --python "$gate_venv/bin/python" -e ".[all]" --group test "${TEST_DEPS[@]}"
+py="$gate_venv/bin/python"
+
+version=$("$py" -c 'import importlib.metadata as m; print(m.version("langgraph"))')
 cache=.ci/cache/langgraph
 sdist="$cache/langgraph-$version"
 if [ ! -d "$sdist/tests" ]; then
@@ -71,12 +84,10 @@ if [ ! -d "$sdist/tests" ]; then
     "langgraph-$version/pyproject.toml"
 fi
 
-echo "== LangGraph's test dependencies"
-python -m pip install -q "${TEST_DEPS[@]}"
-
 extra=()
 for arg in "$@"; do extra+=("--pytest-arg=$arg"); done
 
 echo "== running LangGraph $version's tests per mode"
-exec python tests/langgraph_gate/compare.py --sdist "$sdist" --out .ci/cache/langgraph-gate \
-  --modes "${GATE_MODES:-plain,run_tier,parallel_node}" "${extra[@]}" "${FILES[@]}"
+exec "$py" tests/langgraph_gate/compare.py --sdist "$sdist" --out .ci/cache/langgraph-gate \
+  --modes "${GATE_MODES:-plain,run_tier,parallel_node}" --jobs "${GATE_JOBS:-1}" \
+  "${extra[@]}" "${FILES[@]}"

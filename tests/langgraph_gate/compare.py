@@ -3,7 +3,7 @@
 Usage (``.ci/langgraph-gate.sh`` calls it after unpacking the sdist)::
 
     python tests/langgraph_gate/compare.py --sdist DIR --out DIR [--modes plain,run_tier,...]
-        [--compare-only] FILE...
+        [--jobs N] [--compare-only] FILE...
 
 ``FILE`` are test files relative to the sdist. Each mode runs in its own pytest process with
 ``pn_gate_plugin`` loaded, writing ``<out>/<mode>.json``. The comparison takes the tests that pass
@@ -26,6 +26,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -388,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modes", default="plain,run_tier,parallel_node")
     parser.add_argument("--compare-only", action="store_true", help="reuse <out>/<mode>.json")
     parser.add_argument("--pytest-arg", action="append", default=[], help="passed to pytest")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="modes run at once, each in its own pytest process"
+    )
     parser.add_argument("files", nargs="+", help="test files, relative to the sdist")
     args = parser.parse_args(argv)
     args.out = args.out.resolve()  # pytest runs in the sdist, not here
@@ -403,23 +407,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         modes.remove("parallel_node")
         pending.append("parallel_node")
     args.out.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, ModeRun] = {}
-    for mode in modes:
-        path = args.out / f"{mode}.json"
-        if not args.compare_only:
-            path = run_mode(mode, args.sdist, args.files, args.out, args.pytest_arg)
-        runs[mode] = ModeRun.load(path)
+    # Modes are independent pytest processes: on a machine with cores to spare they run at once.
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    with pool:
+        if args.compare_only:
+            paths = {mode: args.out / f"{mode}.json" for mode in modes}
+        else:
+            started = {
+                mode: pool.submit(run_mode, mode, args.sdist, args.files, args.out, args.pytest_arg)
+                for mode in modes
+            }
+            paths = {mode: future.result() for mode, future in started.items()}
+        runs = {mode: ModeRun.load(path) for mode, path in paths.items()}
 
-    known = read_known_failures(KNOWN_FAILURES)
+        known = read_known_failures(KNOWN_FAILURES)
+        reruns = []
+        for mode in modes[1:]:
+            first = compare(runs["plain"], runs[mode], known)
+            rerun_path = args.out / f"{mode}-rerun.json"
+            if not args.compare_only:
+                rerun_path.unlink(missing_ok=True)
+                if 0 < len(first.broken) <= RERUN_LIMIT:
+                    tests = sorted(first.broken)
+                    tag = f"{mode}-rerun"
+                    reruns.append(
+                        pool.submit(
+                            run_mode, mode, args.sdist, tests, args.out, args.pytest_arg, tag
+                        )
+                    )
+        for rerun_job in reruns:
+            rerun_job.result()
     comparisons = []
     for mode in modes[1:]:
-        first = compare(runs["plain"], runs[mode], known)
         rerun_path = args.out / f"{mode}-rerun.json"
-        if not args.compare_only:
-            rerun_path.unlink(missing_ok=True)
-            if 0 < len(first.broken) <= RERUN_LIMIT:
-                tests = sorted(first.broken)
-                run_mode(mode, args.sdist, tests, args.out, args.pytest_arg, f"{mode}-rerun")
         rerun = ModeRun.load(rerun_path) if rerun_path.exists() else None
         comparisons.append(compare(runs["plain"], runs[mode], known, rerun))
     report = render(runs, comparisons, pending)

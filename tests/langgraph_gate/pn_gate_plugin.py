@@ -94,10 +94,17 @@ def parallel_node_update_available() -> bool:
     return "returns" in inspect.signature(Task).parameters
 
 
-def task_name(node: str) -> str:
-    """A task and tier name the engine accepts (an identifier) for a LangGraph node name."""
+def tier_name(node: str) -> str:
+    """A tier name the engine accepts (an identifier) for a LangGraph node name."""
     name = re.sub(r"\W", "_", node)
     return name if name.isidentifier() else f"n_{name}"
+
+
+def task_name(node: str) -> str:
+    """The single task's name: not the node's, since each task is a LangChain child run of
+    its own, and tests that pick the node's run out of ``astream_events`` by name would also
+    pick the task's."""
+    return f"{tier_name(node)}_task"
 
 
 def routable(action: object) -> bool:
@@ -166,7 +173,7 @@ def through_run_tier(node: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     from parallel_nodes import Task, TaskStatus, Tier, run_tier
 
     name = task_name(node)
-    tier = Tier(name, [Task(name, fn, timeout=HUGE_TIMEOUT)], timeout=HUGE_TIMEOUT)
+    tier = Tier(tier_name(node), [Task(name, fn, timeout=HUGE_TIMEOUT)], timeout=HUGE_TIMEOUT)
 
     async def run(state: Any, runtime: Any) -> Any:
         result = await run_tier(tier, state, runtime, observers=OBSERVERS)
@@ -211,11 +218,12 @@ def through_parallel_node(node: str, fn: Callable[..., Any]) -> Callable[..., An
     """``fn`` as a one-task tier in ``parallel_node``'s update form, added as it comes."""
     from parallel_nodes import Task, Tier, parallel_node
 
-    name = task_name(node)
     make_task: Callable[..., Any] = Task  # ``returns=`` is newer than the type checker's Task
-    task = make_task(name, fn, timeout=HUGE_TIMEOUT, returns="update", on_error="raise")
+    task = make_task(
+        task_name(node), fn, timeout=HUGE_TIMEOUT, returns="update", on_error="raise"
+    )
     return parallel_node(
-        Tier(name, [task], timeout=HUGE_TIMEOUT), meta_key=None, observers=OBSERVERS
+        Tier(tier_name(node), [task], timeout=HUGE_TIMEOUT), meta_key=None, observers=OBSERVERS
     )
 
 

@@ -77,7 +77,8 @@ def test_only_plain_functions_are_rerouted() -> None:
     assert pn_gate_plugin.routable(_graph)
     assert not pn_gate_plugin.routable(gen)
     assert not pn_gate_plugin.routable(_graph(lambda s: s))
-    assert pn_gate_plugin.task_name("1st node-a") == "n_1st_node_a"
+    assert pn_gate_plugin.tier_name("1st node-a") == "n_1st_node_a"
+    assert pn_gate_plugin.task_name("1st node-a") == "n_1st_node_a_task"
 
 
 def _run(mode: str, outcomes: dict[str, str], errors: dict[str, str] | None = None) -> Any:
