@@ -219,9 +219,7 @@ def through_parallel_node(node: str, fn: Callable[..., Any]) -> Callable[..., An
     from parallel_nodes import Task, Tier, parallel_node
 
     make_task: Callable[..., Any] = Task  # ``returns=`` is newer than the type checker's Task
-    task = make_task(
-        task_name(node), fn, timeout=HUGE_TIMEOUT, returns="update", on_error="raise"
-    )
+    task = make_task(task_name(node), fn, timeout=HUGE_TIMEOUT, returns="update", on_error="raise")
     return parallel_node(
         Tier(tier_name(node), [task], timeout=HUGE_TIMEOUT), meta_key=None, observers=OBSERVERS
     )
