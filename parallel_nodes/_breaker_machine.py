@@ -20,7 +20,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from ._errors import ConfigError
-from ._task import coerce_seconds
+from ._values import coerce_seconds
 
 __all__ = [
     "BreakerPolicy",
