@@ -4,6 +4,10 @@ Only ``typer`` and ``rich`` load before the arguments are parsed: ``--help`` and
 answer without importing LangGraph. Every failure a user can cause ends in one line on stderr
 that says what to fix (exit 2 for bad input, 1 for an environment problem, 130 when
 interrupted); ``--debug`` or ``PARALLEL_NODES_DEBUG=1`` shows the traceback instead.
+
+This module holds the options and the commands. The failure lines are in ``_cli_errors``, the
+prompts and the Ctrl-C handling in ``_cli_terminal``, the chat loop in ``_cli_chat``, and what
+an answer looks like in ``_render``.
 """
 
 from __future__ import annotations
@@ -11,19 +15,23 @@ from __future__ import annotations
 import enum
 import json
 import os
-import signal
 import sys
 import traceback
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+
+from ._cli_chat import converse
+from ._cli_errors import EXIT_INTERRUPTED, Cancelled, UserError, describe
+from ._cli_terminal import err as _err
+from ._cli_terminal import out as _out
+from ._cli_terminal import run as _run
+from ._cli_terminal import turn as _turn
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
@@ -32,8 +40,6 @@ if TYPE_CHECKING:
     from ._workflow import RagWorkflow
 
 __all__ = ["TASK_NAMES", "app", "main"]
-
-_T = TypeVar("_T")
 
 TASK_NAMES = (
     "rag_retrieval",
@@ -46,8 +52,6 @@ TASK_NAMES = (
 """``TIER1_TASKS + TIER2_TASKS``, spelled out so ``--help`` need not import the engine (a test
 keeps the two equal)."""
 
-EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -56,8 +60,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Answer questions from a folder of documents with tiered, parallel LangGraph nodes.",
 )
-_out = Console()
-_err = Console(stderr=True)
 
 
 @dataclass(slots=True)
@@ -68,18 +70,6 @@ class _Session:
 
 
 _session = _Session(debug=os.environ.get("PARALLEL_NODES_DEBUG", "") not in ("", "0"))
-
-
-class UserError(Exception):
-    """A failure the user can fix: printed as one line, with ``code`` as the exit status."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class _Cancelled(Exception):
-    """The user closed standard input at a prompt."""
 
 
 class AskMode(enum.StrEnum):
@@ -250,103 +240,6 @@ def _corpus_summary(report: CorpusReport) -> str:
     return f"{line}; skipped {skipped}" if skipped else line
 
 
-# -- prompts ----------------------------------------------------------------------------------
-
-
-def _read(prompt: str) -> str:
-    _err.print(prompt, end="", markup=False, highlight=False)
-    line = sys.stdin.readline()
-    if not line:
-        raise _Cancelled
-    return line.rstrip("\n")
-
-
-def _ask_until(ask: Callable[[str], str], prompt: str, parse: Callable[[str], _T]) -> _T:
-    """Ask until ``parse`` accepts the answer; a refused answer is explained, then re-asked."""
-    while True:
-        try:
-            return parse(ask(prompt).strip())
-        except ValueError as exc:
-            _err.print(f"  {exc}; try again", markup=False, highlight=False)
-
-
-def _approve(payload: Mapping[str, Any], ask: Callable[[str], str]) -> dict[str, Any]:
-    """Show what tier 1 found; ask which sources and tools to keep (Enter keeps all).
-
-    Returns the ``Command(resume=...)`` value: ``{}`` when Enter kept everything.
-    """
-    sources, tools = list(payload.get("sources", [])), list(payload.get("tools", []))
-    _err.print("retrieved sources:")
-    for i, s in enumerate(sources, 1):
-        _err.print(f"  {i}. {s['source']} — {s['heading']} (score {s['score']:.2f})", markup=False)
-    _err.print("suggested tools: " + (", ".join(t["name"] for t in tools) or "none"), markup=False)
-
-    def pick_sources(answer: str) -> list[str] | None:
-        if not answer:
-            return None
-        parts = [x for x in answer.replace(" ", ",").split(",") if x]
-        if not all(x.isdigit() for x in parts):
-            raise ValueError(f"{answer!r} is not a list of numbers like 1,3")
-        picked = [int(x) for x in parts]
-        if not sources or any(not 1 <= i <= len(sources) for i in picked):
-            raise ValueError(f"choose numbers from 1 to {len(sources)}, or press Enter for all")
-        return [sources[i - 1]["chunk_id"] for i in dict.fromkeys(picked)]
-
-    def pick_tools(answer: str) -> list[str] | None:
-        if not answer:
-            return None
-        names = [t.strip() for t in answer.split(",") if t.strip()]
-        offered = [t["name"] for t in tools]
-        unknown = [n for n in names if n not in offered]
-        if unknown:
-            choose = ", ".join(offered)
-            raise ValueError(f"{', '.join(unknown)} not suggested; choose from {choose}")
-        return names
-
-    decision: dict[str, Any] = {}
-    prompt = "keep which sources? numbers separated by commas, Enter for all: "
-    if (keep := _ask_until(ask, prompt, pick_sources)) is not None:
-        decision["sources"] = keep
-    if tools:
-        # Names approve a suggestion without running it: a tool runs only when approved with
-        # its arguments, which the API takes as {"name": ..., "args": {...}}.
-        prompt = "keep which tools? names separated by commas, Enter for all: "
-        if (keep := _ask_until(ask, prompt, pick_tools)) is not None:
-            decision["tools"] = keep
-    return decision
-
-
-async def _turn(graph: Any, inputs: Any, config: RunnableConfig) -> dict[str, Any]:
-    """Run until the graph ends, answering each approval interrupt on the terminal."""
-    from langgraph.types import Command
-
-    out: dict[str, Any] = await graph.ainvoke(inputs, config)
-    while out.get("__interrupt__"):
-        payload = out["__interrupt__"][0].value
-        out = await graph.ainvoke(Command(resume=_approve(payload, _read)), config)
-    return out
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
-    raise KeyboardInterrupt
-
-
-def _run(coro: Coroutine[Any, Any, _T]) -> _T:
-    """``asyncio.run`` where the first Ctrl-C interrupts at once, even at a prompt.
-
-    Why: ``asyncio.run``'s own handler only cancels the main task, which a coroutine blocked
-    in ``readline()`` notices after the next line is typed; that line then became the answer.
-    A handler of our own makes ``asyncio.run`` leave SIGINT alone.
-    """
-    import asyncio
-
-    previous = signal.signal(signal.SIGINT, _raise_interrupt)
-    try:
-        return asyncio.run(coro)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -412,13 +305,6 @@ def ask(
         render_result(_out, out)
 
 
-CHAT_HELP = """\
-commands:
-  /help          this list
-  /quit, /exit   end the chat (so does Ctrl-D); the thread is kept
-anything else is a question."""
-
-
 @app.command()
 def chat(
     mode: Annotated[
@@ -458,123 +344,7 @@ def chat(
     config["durable_tier1"] = durable
     workflow = _build(mode.value, corpus, model, config, True, user)
     thread_id = thread or uuid.uuid4().hex[:12]
-    _run(_chat(workflow, thread_id, postgres, as_json))
-
-
-def _pending_input(snapshot: Any) -> Any:
-    """``None`` resumes a run cut short; a pending approval is asked for again."""
-    from langgraph.types import Command
-
-    for task in snapshot.tasks:
-        if task.interrupts:
-            return Command(resume=_approve(task.interrupts[0].value, _read))
-    return None
-
-
-def _earlier_turns(values: Mapping[str, Any]) -> int:
-    return sum(1 for m in values.get("messages") or () if getattr(m, "type", "") == "human")
-
-
-def _show(out: Mapping[str, Any], thread_id: str, as_json: bool) -> None:
-    from ._render import render_sources, result_json
-
-    if as_json:
-        print(json.dumps({"thread_id": thread_id, **result_json(out)}, default=str), flush=True)
-        return
-    _out.print(f"assistant> {out.get('answer', '')}", markup=False, highlight=False)
-    render_sources(_out, out)
-
-
-async def _chat(
-    workflow: RagWorkflow, thread_id: str, postgres: str | None, as_json: bool = False
-) -> None:
-    from ._persistence import PersistenceError, open_persistence
-
-    try:
-        async with open_persistence(postgres_dsn=postgres) as persistence:
-            await _converse(workflow, persistence, thread_id, as_json)
-    except PersistenceError as exc:
-        raise UserError(f"--postgres: {exc}" if postgres else str(exc), EXIT_FAILURE) from None
-
-
-async def _converse(workflow: RagWorkflow, persistence: Any, thread_id: str, as_json: bool) -> None:
-    graph = workflow.compile(checkpointer=persistence.checkpointer, store=persistence.store)
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-    snapshot = await graph.aget_state(config)
-    turns = _earlier_turns(snapshot.values)
-    if turns:
-        kept = f"{turns} earlier turn{'s' if turns != 1 else ''}"
-        _err.print(
-            f"resuming thread {thread_id}: {kept} (stored in {persistence.where})", soft_wrap=True
-        )
-    else:
-        _err.print(f"new thread {thread_id} (stored in {persistence.where})", soft_wrap=True)
-    _err.print("ask a question; /help lists commands, /quit ends", markup=False)
-    if snapshot.next:  # a turn cut short by a crash: finish it before the next question
-        question = snapshot.values.get("question", "")
-        _err.print(f"resuming the unfinished turn: {question}", markup=False)
-        _show(await _turn(graph, _pending_input(snapshot), config), thread_id, as_json)
-    while True:
-        try:
-            line = _read("you> ").strip()
-        except _Cancelled:  # Ctrl-D at the question prompt ends the chat, as in a shell
-            return
-        if not line:
-            continue
-        if line.startswith("/"):
-            command = line.split()[0].lower()
-            if command in ("/quit", "/exit"):
-                return
-            if command == "/help":
-                _err.print(CHAT_HELP, markup=False, highlight=False)
-            else:
-                _err.print(f"unknown command {command}; /help lists the commands", markup=False)
-            continue
-        try:
-            workflow.question_of({"question": line})
-        except ValueError as exc:
-            _err.print(f"error: {exc}", markup=False)
-            continue
-        inputs = workflow.turn_input(line, user_id=workflow.user_id)
-        _show(await _turn(graph, inputs, config), thread_id, as_json)
-
-
-# -- errors -----------------------------------------------------------------------------------
-
-_UNREACHABLE = ("ConnectionError", "ConnectError", "ConnectTimeout", "APITimeoutError")
-"""Endings of the exception class names (ours, httpx's, the providers') of an endpoint that
-did not answer: matched by name so no provider package needs importing."""
-
-
-def _is_usage_error(exc: BaseException) -> bool:
-    """Click's ``UsageError``, whether typer vendors click or depends on it."""
-    return callable(getattr(exc, "format_message", None)) and getattr(exc, "exit_code", 0) == 2
-
-
-def describe(exc: BaseException) -> tuple[str, int]:
-    """One line saying what went wrong and how to fix it, and the exit status."""
-    if isinstance(exc, UserError):
-        return str(exc), exc.code
-    if _is_usage_error(exc):
-        ctx = getattr(exc, "ctx", None)
-        command = getattr(ctx, "command_path", None) or "parallel-nodes"
-        text = str(exc.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]
-        return (f"{text} (see {command} --help)" if text else ""), EXIT_USAGE
-    name = type(exc).__name__
-    first = next(iter(str(exc).strip().splitlines()), "")
-    if any(c.__name__.endswith(_UNREACHABLE) for c in type(exc).__mro__):
-        return (
-            f"cannot reach the model's endpoint ({name}: {first}); check its URL "
-            "(e.g. OPENAI_BASE_URL) and the network, or use --model extractive-offline",
-            EXIT_FAILURE,
-        )
-    if name in ("AuthenticationError", "PermissionDeniedError"):
-        return (
-            f"the model's provider refused the API key ({first}); check the key's variable "
-            "(e.g. OPENAI_API_KEY)",
-            EXIT_FAILURE,
-        )
-    return f"{name}: {first}; rerun with --debug for the traceback", EXIT_FAILURE
+    _run(converse(workflow, thread_id, postgres, as_json))
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -584,7 +354,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except (KeyboardInterrupt, typer.Abort):
         _err.print("\ninterrupted; nothing was applied", markup=False, highlight=False)
         sys.exit(EXIT_INTERRUPTED)
-    except _Cancelled:
+    except Cancelled:
         _err.print(
             "\napproval cancelled (standard input closed); nothing was applied",
             markup=False,

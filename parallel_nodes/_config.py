@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ._task import coerce_seconds
+from ._values import coerce_seconds
 
 __all__ = ["TIER1_TASKS", "TIER2_TASKS", "ParallelConfig"]
 

@@ -20,7 +20,7 @@ from langgraph.errors import GraphBubbleUp
 from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
 from ._errors import ConfigError
 from ._sketch import LatencySketch
-from ._task import coerce_seconds
+from ._values import coerce_seconds
 
 __all__ = ["Hedge", "HedgeState", "hedged_call"]
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._run import run_tier
-from ._task import MISSING, Task, _is_async, coerce_seconds
+from ._task import MISSING, Task, _is_async
 from ._tier import Tier
+from ._values import coerce_seconds
 
 __all__ = ["map_task"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._errors import ExecutorError
-from ._executors import Halt, Submission, call_in_worker
+from ._executor_protocol import Halt, Submission, call_in_worker
 
 __all__ = ["ProcessExecutor", "RayExecutor", "ray_replica"]
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Final
 
 from ._errors import ConfigError
-from ._task import coerce_seconds
+from ._values import coerce_seconds
 
 __all__ = ["ALL", "FIRST_SUCCESS", "RACE", "Strategy", "StrategyKind", "good_enough", "quorum"]
 

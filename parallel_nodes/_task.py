@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,14 +13,17 @@ from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 
 from langgraph.types import RetryPolicy, TimeoutPolicy
 
+from ._balance import BalanceStrategy
+from ._breaker import CircuitBreaker
 from ._errors import ConfigError
+from ._executors import check_executor
+from ._hedge import Hedge, HedgeState
+from ._values import coerce_seconds
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
     from ._balance import OutlierDetection
-    from ._breaker import CircuitBreaker
-    from ._hedge import Hedge, HedgeState
 
 __all__ = ["MISSING", "Task", "coerce_seconds", "injections"]
 
@@ -34,23 +36,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-def coerce_seconds(value: float | timedelta, *, field: str) -> float:
-    """Normalise a timeout given as seconds or ``timedelta`` to a positive finite float.
-
-    Raises:
-        ConfigError: If the value is not a number, or is zero, negative, NaN or infinite.
-    """
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ConfigError(field, f"must be seconds as a float or a timedelta, got {value!r}")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(field, f"must be a positive, finite number of seconds, got {value!r}")
-    return seconds
 
 
 _INJECTED_NAMES: Final = ("runtime", "config", "writer", "store")
@@ -280,11 +265,8 @@ class Task:
             raise ConfigError(f"{name}.retry.max_attempts", "must be at least 1")
         if output_key is not None and (not isinstance(output_key, str) or not output_key):
             raise ConfigError(f"{name}.output_key", "must be a non-empty string")
-        if breaker is not None:
-            from ._breaker import CircuitBreaker
-
-            if not isinstance(breaker, CircuitBreaker):
-                raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
+        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+            raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
         extra = tuple(replicas)
         if any(not callable(r) for r in extra):
             raise ConfigError(f"{name}.replicas", "must be callables like fn")
@@ -296,9 +278,6 @@ class Task:
         if outlier is not None and not extra:
             raise ConfigError(f"{name}.outlier", "ejects replicas: pass replicas=[...] too")
         if hedge is not None or extra:
-            from ._balance import BalanceStrategy
-            from ._hedge import Hedge, HedgeState
-
             if hedge is not None and not isinstance(hedge, Hedge):
                 raise ConfigError(f"{name}.hedge", "must be a parallel_nodes.Hedge")
             try:
@@ -348,8 +327,6 @@ class Task:
         setattr_(self, "on_error", on_error)
         setattr_(self, "inject", inject)
         setattr_(self, "is_async", _is_async(fn))
-        from ._executors import check_executor
-
         check_executor(executor, field=f"{name}.executor")
         setattr_(self, "executor", executor)
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from ._errors import ConfigError
 from ._strategy import ALL, Strategy, StrategyKind
-from ._task import Task, coerce_seconds
+from ._task import Task
+from ._values import coerce_seconds
 
 __all__ = ["Tier"]
 

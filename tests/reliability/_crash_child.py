@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from parallel_nodes.modes import Mode4ChatAutomaticWorkflow
-from parallel_nodes.modes._cli import _chat
+from parallel_nodes.modes._cli_chat import converse
 
 
 class CountingChat(Mode4ChatAutomaticWorkflow):
@@ -64,7 +64,7 @@ def main() -> None:
             "task_timeouts": {"memory_retrieval": 60},
         },
     )
-    asyncio.run(_chat(workflow, thread, dsn))
+    asyncio.run(converse(workflow, thread, dsn))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Crash and resume on PostgreSQL: SIGKILL a chat in the middle of tier 1, then resume it.
 
-A child process runs the chat CLI's loop (``parallel_nodes.modes._cli._chat``) on the real
+A child process runs the chat CLI's loop (``parallel_nodes.modes._cli_chat.converse``) on the real
 PostgreSQL checkpointer and store. Two turns complete; the third is killed while memory
 retrieval blocks and the other two tier-1 tasks have finished. A new process with the same
 ``thread_id`` finishes that turn, then takes a fourth. Every turn must be in the thread exactly
