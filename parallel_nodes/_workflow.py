@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, ClassVar, TypedDict
+from typing import Annotated, Any, ClassVar, Final, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import END, START, StateGraph
@@ -77,6 +77,11 @@ class ParallelBaseWorkflow(ABC):
     """The graph's state type; subclasses may extend ``WorkflowState``."""
     TIER1_NAME: ClassVar[str] = "retrieval"
     TIER2_NAME: ClassVar[str] = "post_generation"
+    TIER1_TASKS: Final = TIER1_TASKS
+    """The tier-1 tasks, in order: ``("rag_retrieval", "tool_suggestion", "memory_retrieval")``."""
+    TIER2_TASKS: Final = TIER2_TASKS
+    """The tier-2 tasks, in order: ``("quality_scoring", "citation_extraction",
+    "cost_tracking")``."""
 
     def __init__(
         self,

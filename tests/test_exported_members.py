@@ -9,7 +9,14 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "package", ["parallel_nodes", "parallel_nodes.modes", "parallel_nodes.monitoring"]
+    "package",
+    [
+        "parallel_nodes",
+        "parallel_nodes.errors",
+        "parallel_nodes.diagnostics",
+        "parallel_nodes.modes",
+        "parallel_nodes.monitoring",
+    ],
 )
 def test_all_is_complete(package: str) -> None:
     module = importlib.import_module(package)
@@ -33,4 +40,51 @@ def test_core_surface_matches_the_issue() -> None:
         Tier,
         parallel_node,
         run_tier,
+    )
+
+
+def test_the_breaker_types_in_public_signatures_are_exported() -> None:
+    import parallel_nodes
+    from parallel_nodes import BreakerSnapshot, BreakerStore, InMemoryBreakerStore
+
+    assert {"BreakerSnapshot", "BreakerStore"} <= set(parallel_nodes.__all__)
+    assert isinstance(InMemoryBreakerStore(), BreakerStore)
+    assert BreakerSnapshot().consecutive_failures == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("TaskTimeoutError", "import it from parallel_nodes.errors"),
+        ("straggler_count", "import it from parallel_nodes.diagnostics"),
+        ("set_default_observers", "import it from parallel_nodes.diagnostics"),
+        ("TIER1_TASKS", "read ParallelBaseWorkflow.TIER1_TASKS"),
+        ("HedgeState", "it is internal run state"),
+        ("StrategyKind", "it is internal"),
+    ],
+)
+def test_a_name_that_left_the_top_level_says_where_it_went(name: str, hint: str) -> None:
+    import parallel_nodes
+
+    assert name not in parallel_nodes.__all__
+    with pytest.raises(AttributeError, match=hint):
+        getattr(parallel_nodes, name)
+
+
+def test_the_moved_names_are_where_the_error_says() -> None:
+    from parallel_nodes import ParallelBaseWorkflow
+    from parallel_nodes.diagnostics import get_default_observers, set_default_observers
+    from parallel_nodes.errors import ParallelNodesError, TaskTimeoutError
+
+    assert issubclass(TaskTimeoutError, ParallelNodesError)
+    saved = get_default_observers()
+    set_default_observers(())
+    try:
+        assert get_default_observers() == ()
+    finally:
+        set_default_observers(saved)
+    assert ParallelBaseWorkflow.TIER1_TASKS == (
+        "rag_retrieval",
+        "tool_suggestion",
+        "memory_retrieval",
     )
