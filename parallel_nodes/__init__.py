@@ -21,6 +21,7 @@ import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._lazy import lazy_exports as _lazy_exports
+from ._lazy import name_public as _name_public
 
 if _TYPE_CHECKING:
     from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
@@ -165,3 +166,4 @@ _MOVED = {
 }
 
 __getattr__, __dir__ = _lazy_exports(globals(), _WHERE, moved=_MOVED)
+_name_public(globals(), {"parallel_nodes": _WHERE, **_ELSEWHERE})
