@@ -34,7 +34,6 @@ if _TYPE_CHECKING:
         InMemoryBreakerStore,
         RedisBreakerStore,
     )
-    from ._config import ParallelConfig
     from ._hedge import Hedge
     from ._map import map_task
     from ._node import ParallelState, merge_tier_records, parallel_node
@@ -46,6 +45,7 @@ if _TYPE_CHECKING:
     from ._task import Task
     from ._tier import Tier
     from ._workflow import ParallelBaseWorkflow, WorkflowState
+    from ._workflow_config import ParallelConfig
 
 # A library logs, it does not print: handlers are the application's choice.
 _logging.getLogger("parallel_nodes").addHandler(_logging.NullHandler())
@@ -102,7 +102,7 @@ _WHERE = {
     "InMemoryBreakerStore": "_breaker",
     "OutlierDetection": "_health",
     "ParallelBaseWorkflow": "_workflow",
-    "ParallelConfig": "_config",
+    "ParallelConfig": "_workflow_config",
     "ParallelState": "_node",
     "ProcessExecutor": "_remote",
     "RACE": "_strategy",

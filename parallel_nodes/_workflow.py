@@ -1,4 +1,9 @@
-"""``ParallelBaseWorkflow``: the two-tier RAG template that the modes subclass."""
+"""``ParallelBaseWorkflow``: the two-tier RAG template that the modes subclass.
+
+The template, apart from the kernel: only this module and ``_workflow_config`` know the six RAG
+tasks, the two tiers and ``WorkflowState``. The kernel (``Task``, ``Tier``, ``run_tier``, the
+node, strategies, breakers, executors) imports neither; ``tests/test_layers.py`` checks.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from ._breaker import CircuitBreaker
-from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 from ._errors import ConfigError
 from ._node import both_apis, merge_tier_records, state_update
 from ._observe import TierObserver
 from ._run import run_tier
 from ._task import Task
 from ._tier import Tier
+from ._workflow_config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 
 __all__ = ["ParallelBaseWorkflow", "WorkflowState"]
 
