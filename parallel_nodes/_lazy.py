@@ -86,6 +86,11 @@ class _Package(ModuleType):
         names = _RENAMES.get(self.__name__, {}).get(name)
         if names is not None and isinstance(value, ModuleType):
             for export, public in names.items():
+                if not hasattr(value, export):
+                    raise ImportError(
+                        f"{value.__name__} no longer defines {export!r}, which {public} exports; "
+                        f"update the package's table of where each public name lives"
+                    )
                 _rename(getattr(value, export), public, value)
 
 

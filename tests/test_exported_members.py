@@ -237,3 +237,28 @@ def _python(code: str, stdin: bytes = b"") -> str:
     )
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode()
+
+
+_FAKE_INIT = """\
+from parallel_nodes._lazy import lazy_exports, name_public
+__all__ = ["Thing"]
+_WHERE = {"Thing": "_impl", "Gone": "_impl"}
+__getattr__, __dir__ = lazy_exports(globals(), {"Thing": "_impl"})
+name_public(globals(), {"fakepkg": _WHERE})
+"""
+
+
+def test_a_table_naming_a_name_its_module_lacks_fails_the_import_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "fakepkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(_FAKE_INIT, encoding="utf-8")
+    (package / "_impl.py").write_text("class Thing:\n    pass\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(ImportError, match=r"fakepkg\._impl no longer defines 'Gone'"):
+            importlib.import_module("fakepkg._impl")
+    finally:
+        sys.modules.pop("fakepkg._impl", None)
+        sys.modules.pop("fakepkg", None)
