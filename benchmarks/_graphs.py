@@ -17,8 +17,10 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from parallel_nodes import TIER1_TASKS, TIER2_TASKS, ParallelBaseWorkflow, ParallelConfig
+from parallel_nodes import ParallelBaseWorkflow, ParallelConfig
 from parallel_nodes import WorkflowState as SeedState
+
+_TASKS = (*ParallelBaseWorkflow.TIER1_TASKS, *ParallelBaseWorkflow.TIER2_TASKS)
 
 __all__ = [
     "SEED_LATENCIES",
@@ -177,8 +179,8 @@ def _stage_node(stages: Stages, name: str) -> NodeFn:
 def build_native(stages: Stages) -> Graph:
     """The seed workflow as native LangGraph branches: three, generate, three."""
     config = ParallelConfig(metrics=False)
-    timeouts = {name: config.timeout_for(name) for name in (*TIER1_TASKS, *TIER2_TASKS)}
-    defaults: dict[str, Any] = {name: [] for name in (*TIER1_TASKS, *TIER2_TASKS)}
+    timeouts = {name: config.timeout_for(name) for name in _TASKS}
+    defaults: dict[str, Any] = {name: [] for name in _TASKS}
 
     async def generate(state: SeedState) -> dict[str, Any]:
         await stages.run("generate")
@@ -188,7 +190,7 @@ def build_native(stages: Stages) -> Graph:
     builder.add_node("generate", generate)
     add_native_tier(
         builder,
-        {name: _stage_node(stages, name) for name in TIER1_TASKS},
+        {name: _stage_node(stages, name) for name in ParallelBaseWorkflow.TIER1_TASKS},
         source=START,
         join="generate",
         timeouts=timeouts,
@@ -196,7 +198,7 @@ def build_native(stages: Stages) -> Graph:
     )
     add_native_tier(
         builder,
-        {name: _stage_node(stages, name) for name in TIER2_TASKS},
+        {name: _stage_node(stages, name) for name in ParallelBaseWorkflow.TIER2_TASKS},
         source="generate",
         join=END,
         timeouts=timeouts,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from parallel_nodes import TIER1_TASKS, TIER2_TASKS
+from parallel_nodes import ParallelBaseWorkflow
 
 from ._graphs import SEED_LATENCIES, Graph, Stages, build_native, build_ours, build_sequential
 from ._stats import ratio, summarise
@@ -39,11 +39,11 @@ SPEEDUP_GUARD = 1.15
 
 def limits(scale: float) -> dict[str, float]:
     """The floors and the sequential ideal at ``scale``, in milliseconds."""
-    tier1 = max(SEED_LATENCIES[n] for n in TIER1_TASKS)
-    tier2 = max(SEED_LATENCIES[n] for n in TIER2_TASKS)
+    tier1 = max(SEED_LATENCIES[n] for n in ParallelBaseWorkflow.TIER1_TASKS)
+    tier2 = max(SEED_LATENCIES[n] for n in ParallelBaseWorkflow.TIER2_TASKS)
     llm = SEED_LATENCIES["generate"]
     total = sum(SEED_LATENCIES.values())
-    seq_answer = sum(SEED_LATENCIES[n] for n in TIER1_TASKS) + llm
+    seq_answer = sum(SEED_LATENCIES[n] for n in ParallelBaseWorkflow.TIER1_TASKS) + llm
     return {
         "end_to_end_ms": (tier1 + llm + tier2) * scale * 1e3,
         "answer_ms": (tier1 + llm) * scale * 1e3,

@@ -11,7 +11,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from parallel_nodes import get_default_observers
+from parallel_nodes.diagnostics import get_default_observers
 
 from ._corpus import SAMPLE_CORPUS, CorpusRetriever
 from ._modes import (

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from parallel_nodes import ConfigError
+from parallel_nodes.errors import ConfigError
 
 # Why the rest is imported where it is used: uvicorn starts each worker by importing this
 # module, and a bad setting must stop it before LangGraph has loaded (seconds per worker).

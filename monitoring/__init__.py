@@ -2,7 +2,7 @@
 
 Every ``run_tier`` (and so every ``parallel_node`` and ``ParallelBaseWorkflow``) is measured by
 default through ``default_observer()``; ``PARALLEL_NODES_METRICS=0`` or
-``parallel_nodes.set_default_observers(())`` switches that off.
+``parallel_nodes.diagnostics.set_default_observers(())`` switches that off.
 
 Example:
     >>> import asyncio

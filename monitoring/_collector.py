@@ -43,14 +43,15 @@ class EngineReadings:
 
 def process_readings() -> EngineReadings:
     """Read the process's engine: its straggler set and its sync worker pool."""
-    from parallel_nodes import _run, _threads
+    from parallel_nodes import _threads
+    from parallel_nodes.diagnostics import straggler_count, thread_count
 
     pool: Any = getattr(_threads, "_POOL", None) or getattr(_threads, "_pool", None)
-    threads = _threads.thread_count()
+    threads = thread_count()
     idle = int(getattr(pool, "_idle", 0))
     queued = int(getattr(pool, "_queued", 0))
     return EngineReadings(
-        stragglers=_run.straggler_count(),
+        stragglers=straggler_count(),
         sync_busy=max(0, threads - idle),
         sync_blocked=max(0, queued - idle),
     )

@@ -151,7 +151,7 @@ def default_collector() -> EngineCollector:
 def default_observer() -> PrometheusObserver:
     """The process-wide observer on ``default_metrics()``; the engine installs it by default.
 
-    Switch it off with ``parallel_nodes.set_default_observers(())`` or the environment
+    Switch it off with ``parallel_nodes.diagnostics.set_default_observers(())`` or the environment
     variable ``PARALLEL_NODES_METRICS=0``.
     """
     global _observer

@@ -1,6 +1,9 @@
 """Tiered fan-out nodes for LangGraph: run a node's independent work at once, with per-task
 timeouts, safe defaults, a tier deadline, a sequential opt-out, and an observer hook.
 
+What users build, pass or catch is here; the errors are in ``parallel_nodes.errors``, and the
+process's counters and default observers in ``parallel_nodes.diagnostics``.
+
 Example:
     >>> import asyncio
     >>> from parallel_nodes import Task, Tier, run_tier
@@ -18,39 +21,31 @@ import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._lazy import lazy_exports as _lazy_exports
+from ._lazy import name_public as _name_public
 
 if _TYPE_CHECKING:
     from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
     from ._breaker import (
         BreakerPolicy,
+        BreakerSnapshot,
         BreakerState,
+        BreakerStore,
         CircuitBreaker,
         InMemoryBreakerStore,
         RedisBreakerStore,
     )
-    from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
-    from ._errors import (
-        CircuitOpenError,
-        ConfigError,
-        ExecutorError,
-        InvalidOutputError,
-        ParallelNodesError,
-        TaskTimeoutError,
-        UnserializableOutputError,
-    )
-    from ._hedge import Hedge, HedgeState
+    from ._hedge import Hedge
     from ._map import map_task
-    from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
-    from ._observe import TierObserver, get_default_observers, set_default_observers
+    from ._node import ParallelState, merge_tier_records, parallel_node
+    from ._observe import TierObserver
     from ._remote import ProcessExecutor, RayExecutor, ray_replica
     from ._results import TaskResult, TaskStatus, TierResult
-    from ._run import abandoned_total, run_tier, starved_total, straggler_count
-    from ._sketch import LatencySketch
-    from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
+    from ._run import run_tier
+    from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, good_enough, quorum
     from ._task import Task
-    from ._threads import thread_count
     from ._tier import Tier
     from ._workflow import ParallelBaseWorkflow, WorkflowState
+    from ._workflow_config import ParallelConfig
 
 # A library logs, it does not print: handlers are the application's choice.
 _logging.getLogger("parallel_nodes").addHandler(_logging.NullHandler())
@@ -59,43 +54,30 @@ __all__ = [
     "ALL",
     "FIRST_SUCCESS",
     "RACE",
-    "TIER1_TASKS",
-    "TIER2_TASKS",
     "BalanceStrategy",
     "BreakerPolicy",
+    "BreakerSnapshot",
     "BreakerState",
+    "BreakerStore",
     "CircuitBreaker",
-    "CircuitOpenError",
-    "ConfigError",
-    "ExecutorError",
     "Hedge",
-    "HedgeState",
     "InMemoryBreakerStore",
-    "InvalidOutputError",
-    "LatencySketch",
     "OutlierDetection",
     "ParallelBaseWorkflow",
     "ParallelConfig",
-    "ParallelNode",
-    "ParallelNodesError",
     "ParallelState",
     "ProcessExecutor",
     "RayExecutor",
     "RedisBreakerStore",
     "ReplicaSet",
     "Strategy",
-    "StrategyKind",
     "Task",
     "TaskResult",
     "TaskStatus",
-    "TaskTimeoutError",
     "Tier",
     "TierObserver",
     "TierResult",
-    "UnserializableOutputError",
     "WorkflowState",
-    "abandoned_total",
-    "get_default_observers",
     "good_enough",
     "map_task",
     "merge_tier_records",
@@ -103,10 +85,6 @@ __all__ = [
     "quorum",
     "ray_replica",
     "run_tier",
-    "set_default_observers",
-    "starved_total",
-    "straggler_count",
-    "thread_count",
 ]
 
 # Why lazy: ``parallel-nodes --help`` imports this package first, and importing LangGraph and
@@ -115,43 +93,30 @@ _WHERE = {
     "ALL": "_strategy",
     "BalanceStrategy": "_balance",
     "BreakerPolicy": "_breaker",
+    "BreakerSnapshot": "_breaker",
     "BreakerState": "_breaker",
+    "BreakerStore": "_breaker",
     "CircuitBreaker": "_breaker",
-    "CircuitOpenError": "_errors",
-    "ConfigError": "_errors",
-    "ExecutorError": "_errors",
     "FIRST_SUCCESS": "_strategy",
     "Hedge": "_hedge",
-    "HedgeState": "_hedge",
     "InMemoryBreakerStore": "_breaker",
-    "InvalidOutputError": "_errors",
-    "LatencySketch": "_sketch",
-    "OutlierDetection": "_balance",
+    "OutlierDetection": "_health",
     "ParallelBaseWorkflow": "_workflow",
-    "ParallelConfig": "_config",
-    "ParallelNode": "_node",
-    "ParallelNodesError": "_errors",
+    "ParallelConfig": "_workflow_config",
     "ParallelState": "_node",
     "ProcessExecutor": "_remote",
-    "RayExecutor": "_remote",
     "RACE": "_strategy",
+    "RayExecutor": "_remote",
     "RedisBreakerStore": "_breaker",
     "ReplicaSet": "_balance",
     "Strategy": "_strategy",
-    "StrategyKind": "_strategy",
-    "TIER1_TASKS": "_config",
-    "TIER2_TASKS": "_config",
     "Task": "_task",
     "TaskResult": "_results",
     "TaskStatus": "_results",
-    "TaskTimeoutError": "_errors",
-    "UnserializableOutputError": "_errors",
     "Tier": "_tier",
     "TierObserver": "_observe",
     "TierResult": "_results",
     "WorkflowState": "_workflow",
-    "abandoned_total": "_run",
-    "get_default_observers": "_observe",
     "good_enough": "_strategy",
     "map_task": "_map",
     "merge_tier_records": "_node",
@@ -159,11 +124,46 @@ _WHERE = {
     "quorum": "_strategy",
     "ray_replica": "_remote",
     "run_tier": "_run",
-    "set_default_observers": "_observe",
-    "starved_total": "_run",
-    "straggler_count": "_run",
-    "thread_count": "_threads",
 }
 
+# The names of the public submodules, by the private module that defines each: the errors,
+# and the process's counters and default observers.
+_ELSEWHERE = {
+    "parallel_nodes.errors": dict.fromkeys(
+        (
+            "CircuitOpenError",
+            "ConfigError",
+            "ExecutorError",
+            "InvalidOutputError",
+            "ParallelNodesError",
+            "TaskTimeoutError",
+            "UnserializableOutputError",
+        ),
+        "_errors",
+    ),
+    "parallel_nodes.diagnostics": {
+        "abandoned_total": "_run",
+        "get_default_observers": "_observe",
+        "set_default_observers": "_observe",
+        "starved_total": "_run",
+        "straggler_count": "_run",
+        "thread_count": "_threads",
+    },
+}
 
-__getattr__, __dir__ = _lazy_exports(globals(), _WHERE)
+# Names that left this module, and what to use instead, for an error that says so.
+_MOVED = {
+    **dict.fromkeys(_ELSEWHERE["parallel_nodes.errors"], "import it from parallel_nodes.errors"),
+    **dict.fromkeys(
+        _ELSEWHERE["parallel_nodes.diagnostics"], "import it from parallel_nodes.diagnostics"
+    ),
+    "TIER1_TASKS": "read ParallelBaseWorkflow.TIER1_TASKS",
+    "TIER2_TASKS": "read ParallelBaseWorkflow.TIER2_TASKS",
+    "ParallelNode": "it is internal; parallel_node() returns one",
+    "HedgeState": "it is internal run state, kept by the engine",
+    "LatencySketch": "it is internal run state, kept by the engine",
+    "StrategyKind": "it is internal; use ALL, FIRST_SUCCESS, RACE, quorum() or good_enough()",
+}
+
+__getattr__, __dir__ = _lazy_exports(globals(), _WHERE, moved=_MOVED)
+_name_public(globals(), {"parallel_nodes": _WHERE, **_ELSEWHERE})

@@ -12,9 +12,13 @@ The tree::
 
 ``TaskTimeoutError`` deliberately does not subclass the built-in ``TimeoutError``: that one is an
 ``OSError``, which LangGraph's default ``RetryPolicy`` refuses to retry.
+
+Users import these from ``parallel_nodes.errors``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "CircuitOpenError",
@@ -29,6 +33,19 @@ __all__ = [
 
 class ParallelNodesError(Exception):
     """Base class of every error raised by this library."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Why: the subclasses take keyword arguments, and an exception pickles as
+        # ``cls(*args)``, which cannot call them. Rebuilt from its message and attributes
+        # instead, an error crosses a process boundary (a ProcessExecutor, Ray) whole, notes
+        # (``add_note``) included.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[ParallelNodesError], args: tuple[Any, ...]) -> ParallelNodesError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class ConfigError(ParallelNodesError, ValueError):

@@ -205,8 +205,9 @@ def parallel_node(
 
     Returns:
         A node for ``StateGraph.add_node``, for the sync API (``graph.invoke``) and the async
-        one alike. With ``Tier(..., stream_events=True)`` it streams ``task_started`` /
-        ``task_finished`` events to LangGraph's ``custom`` stream mode. A compiled graph that
+        one alike; ``await node(state, runtime=...)`` runs it directly. With
+        ``Tier(..., stream_events=True)`` it streams ``task_started`` / ``task_finished``
+        events to LangGraph's ``custom`` stream mode. A compiled graph that
         a task calls is a subgraph of this node for LangGraph (its checkpoints,
         ``get_state(subgraphs=True)``, its interrupts).
 

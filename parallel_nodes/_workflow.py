@@ -1,10 +1,15 @@
-"""``ParallelBaseWorkflow``: the two-tier RAG template that the modes subclass."""
+"""``ParallelBaseWorkflow``: the two-tier RAG template that the modes subclass.
+
+The template, apart from the kernel: only this module and ``_workflow_config`` know the six RAG
+tasks, the two tiers and ``WorkflowState``. The kernel (``Task``, ``Tier``, ``run_tier``, the
+node, strategies, breakers, executors) imports neither; ``tests/test_layers.py`` checks.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, ClassVar, TypedDict
+from typing import Annotated, Any, ClassVar, Final, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import END, START, StateGraph
@@ -13,13 +18,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from ._breaker import CircuitBreaker
-from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 from ._errors import ConfigError
 from ._node import both_apis, merge_tier_records, state_update
 from ._observe import TierObserver
 from ._run import run_tier
 from ._task import Task
 from ._tier import Tier
+from ._workflow_config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
 
 __all__ = ["ParallelBaseWorkflow", "WorkflowState"]
 
@@ -77,6 +82,11 @@ class ParallelBaseWorkflow(ABC):
     """The graph's state type; subclasses may extend ``WorkflowState``."""
     TIER1_NAME: ClassVar[str] = "retrieval"
     TIER2_NAME: ClassVar[str] = "post_generation"
+    TIER1_TASKS: Final = TIER1_TASKS
+    """The tier-1 tasks, in order: ``("rag_retrieval", "tool_suggestion", "memory_retrieval")``."""
+    TIER2_TASKS: Final = TIER2_TASKS
+    """The tier-2 tasks, in order: ``("quality_scoring", "citation_extraction",
+    "cost_tracking")``."""
 
     def __init__(
         self,

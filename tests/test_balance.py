@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import ConfigError
 from parallel_nodes._balance import BalanceStrategy, ReplicaSet
+from parallel_nodes.errors import ConfigError
 
 RR, LEAST, FASTEST = (
     BalanceStrategy.ROUND_ROBIN,

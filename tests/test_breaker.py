@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parallel_nodes import CircuitOpenError, ConfigError
 from parallel_nodes._breaker import (
     BreakerPolicy,
     BreakerSnapshot,
@@ -32,6 +31,7 @@ from parallel_nodes._breaker import (
     release,
     retry_after,
 )
+from parallel_nodes.errors import CircuitOpenError, ConfigError
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 

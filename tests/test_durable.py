@@ -20,8 +20,9 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import Op, Result
 from langgraph.store.memory import InMemoryStore
 
-from parallel_nodes import ConfigError, Task, TaskStatus, Tier, parallel_node
+from parallel_nodes import Task, TaskStatus, Tier, parallel_node
 from parallel_nodes._durable import CLEAR_FLOOR
+from parallel_nodes.errors import ConfigError
 
 
 class State(TypedDict, total=False):

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import ConfigError
 from parallel_nodes._executors import (
     Executors,
     FuturesExecutor,
@@ -23,6 +22,7 @@ from parallel_nodes._executors import (
     check_executor,
     run_on,
 )
+from parallel_nodes.errors import ConfigError
 from tests._workloads import async_double
 
 

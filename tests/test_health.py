@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import ConfigError
 from parallel_nodes._balance import BalanceStrategy, OutlierDetection, ReplicaSet
+from parallel_nodes.errors import ConfigError
 
 
 class Clock:

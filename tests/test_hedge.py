@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import ConfigError, Hedge, Task, TaskStatus, Tier, run_tier
+from parallel_nodes import Hedge, Task, TaskStatus, Tier, run_tier
+from parallel_nodes.errors import ConfigError
 
 FAST, SLOW = 0.004, 0.4  # a heavy tail: 4% of calls are 100x slower
 

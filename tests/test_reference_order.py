@@ -11,6 +11,8 @@ import pytest
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference"
 PAGES = {
     "parallel_nodes.md": "parallel_nodes",
+    "errors.md": "parallel_nodes.errors",
+    "diagnostics.md": "parallel_nodes.diagnostics",
     "modes.md": "parallel_nodes.modes",
     "monitoring.md": "parallel_nodes.monitoring",
 }

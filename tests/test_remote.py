@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from langgraph.graph import END, START, StateGraph
 
-from parallel_nodes import ExecutorError, ParallelState, Task, Tier, parallel_node
+from parallel_nodes import ParallelState, Task, Tier, parallel_node
+from parallel_nodes.errors import ExecutorError
 from tests import _workloads
 from tests.conftest import RecordingObserver, need
 

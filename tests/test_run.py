@@ -12,15 +12,9 @@ from typing import Any
 import pytest
 from langgraph.types import RetryPolicy
 
-from parallel_nodes import (
-    InvalidOutputError,
-    Task,
-    TaskStatus,
-    TaskTimeoutError,
-    Tier,
-    run_tier,
-    straggler_count,
-)
+from parallel_nodes import Task, TaskStatus, Tier, run_tier
+from parallel_nodes.diagnostics import straggler_count
+from parallel_nodes.errors import InvalidOutputError, TaskTimeoutError
 from tests.conftest import RecordingObserver
 
 UNIT = 0.2  # one simulated task, in seconds

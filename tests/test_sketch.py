@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parallel_nodes import ConfigError
 from parallel_nodes._sketch import LatencySketch
+from parallel_nodes.errors import ConfigError
 
 
 def exact(samples: list[float], q: float) -> float:

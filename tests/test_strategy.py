@@ -13,7 +13,6 @@ from parallel_nodes import (
     ALL,
     FIRST_SUCCESS,
     RACE,
-    ConfigError,
     Strategy,
     Task,
     TaskStatus,
@@ -23,6 +22,7 @@ from parallel_nodes import (
     quorum,
     run_tier,
 )
+from parallel_nodes.errors import ConfigError
 
 UNIT = 0.1
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from langgraph.types import RetryPolicy
 
-from parallel_nodes import ConfigError, Task
+from parallel_nodes import Task
+from parallel_nodes.errors import ConfigError
 
 
 async def _work(state: dict[str, Any]) -> int:

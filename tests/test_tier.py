@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import ConfigError, Task, Tier
+from parallel_nodes import Task, Tier
+from parallel_nodes.errors import ConfigError
 
 
 def _t(name: str, *deps: str) -> Task:

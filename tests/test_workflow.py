@@ -13,11 +13,11 @@ from pydantic import ValidationError
 from parallel_nodes import (
     BreakerPolicy,
     CircuitBreaker,
-    ConfigError,
     ParallelBaseWorkflow,
     ParallelConfig,
     TaskStatus,
 )
+from parallel_nodes.errors import ConfigError
 from tests.conftest import RecordingObserver
 
 UNIT = 0.2

@@ -12,7 +12,8 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, RetryPolicy
 
-from parallel_nodes import ConfigError, Task, Tier, parallel_node
+from parallel_nodes import Task, Tier, parallel_node
+from parallel_nodes.errors import ConfigError
 
 
 def moved(fn: Any) -> Any:

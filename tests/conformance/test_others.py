@@ -11,18 +11,10 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import (
-    RACE,
-    ConfigError,
-    Strategy,
-    StrategyKind,
-    Task,
-    Tier,
-    UnserializableOutputError,
-    abandoned_total,
-    parallel_node,
-    run_tier,
-)
+from parallel_nodes import RACE, Strategy, Task, Tier, parallel_node, run_tier
+from parallel_nodes._strategy import StrategyKind
+from parallel_nodes.diagnostics import abandoned_total
+from parallel_nodes.errors import ConfigError, UnserializableOutputError
 from tests.conformance._graphs import CONFIG, as_tier, one_node, saver
 from tests.conftest import RecordingObserver
 

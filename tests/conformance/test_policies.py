@@ -12,7 +12,8 @@ import pytest
 from langgraph.runtime import Runtime
 from langgraph.types import StreamWriter, TimeoutPolicy
 
-from parallel_nodes import ConfigError, Task, TaskTimeoutError, Tier, run_tier
+from parallel_nodes import Task, Tier, run_tier
+from parallel_nodes.errors import ConfigError, TaskTimeoutError
 from tests.conformance._graphs import as_tier, one_node
 
 IDLE = 0.1

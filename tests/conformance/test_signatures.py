@@ -14,7 +14,8 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import StreamWriter
 
-from parallel_nodes import ConfigError, Task, Tier, run_tier
+from parallel_nodes import Task, Tier, run_tier
+from parallel_nodes.errors import ConfigError
 from tests.conformance._graphs import CONFIG, as_tier, one_node, saver
 
 

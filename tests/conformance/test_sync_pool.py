@@ -11,16 +11,8 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import (
-    Task,
-    TaskStatus,
-    Tier,
-    _threads,
-    parallel_node,
-    run_tier,
-    starved_total,
-    thread_count,
-)
+from parallel_nodes import Task, TaskStatus, Tier, _threads, parallel_node, run_tier
+from parallel_nodes.diagnostics import starved_total, thread_count
 from tests.conformance._graphs import one_node
 
 IDLE = 0.05  # the workers' idle timeout, shortened so the test need not wait 2 s

@@ -224,10 +224,10 @@ def test_help_and_version_do_not_import_langgraph(args: tuple[str, ...]) -> None
 
 
 def test_the_task_choices_are_the_engines_tasks() -> None:
-    from parallel_nodes import TIER1_TASKS, TIER2_TASKS
+    from parallel_nodes import ParallelBaseWorkflow
     from parallel_nodes.modes._cli import TASK_NAMES
 
-    assert (*TIER1_TASKS, *TIER2_TASKS) == TASK_NAMES
+    assert (*ParallelBaseWorkflow.TIER1_TASKS, *ParallelBaseWorkflow.TIER2_TASKS) == TASK_NAMES
 
 
 @pytest.mark.parametrize("command", ["ask", "chat"])

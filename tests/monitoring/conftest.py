@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import parallel_nodes
+from parallel_nodes.diagnostics import get_default_observers, set_default_observers
 from tests._servers import unavailable
 
 
@@ -36,9 +36,9 @@ def prometheus() -> str:
 @pytest.fixture
 def no_default_observers() -> Iterator[None]:
     """Keeps tests from writing into the process-wide default registry."""
-    saved = parallel_nodes.get_default_observers()
-    parallel_nodes.set_default_observers(())
+    saved = get_default_observers()
+    set_default_observers(())
     try:
         yield
     finally:
-        parallel_nodes.set_default_observers(saved)
+        set_default_observers(saved)

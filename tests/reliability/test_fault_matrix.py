@@ -15,17 +15,12 @@ import pytest
 from langgraph.types import RetryPolicy
 from prometheus_client import CollectorRegistry
 
-from parallel_nodes import (
-    TIER1_TASKS,
-    TIER2_TASKS,
-    ParallelBaseWorkflow,
-    Task,
-    TaskStatus,
-    Tier,
-    run_tier,
-)
+from parallel_nodes import ParallelBaseWorkflow, Task, TaskStatus, Tier, run_tier
 from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver
 from tests.conftest import RecordingObserver
+
+TIER1_TASKS = ParallelBaseWorkflow.TIER1_TASKS
+TIER2_TASKS = ParallelBaseWorkflow.TIER2_TASKS
 
 DEADLINE = 0.3
 WORK = 0.02

@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parallel_nodes import Task, TaskStatus, Tier, run_tier, straggler_count
+from parallel_nodes import Task, TaskStatus, Tier, run_tier
+from parallel_nodes.diagnostics import straggler_count
 
 DEADLINE = 0.06
 BEHAVIOURS = ("ok", "fail", "hang", "stubborn", "sync", "sync_fail")

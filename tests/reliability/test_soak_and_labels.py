@@ -14,7 +14,8 @@ import psutil
 import pytest
 from prometheus_client import CollectorRegistry
 
-from parallel_nodes import Task, Tier, run_tier, straggler_count
+from parallel_nodes import Task, Tier, run_tier
+from parallel_nodes.diagnostics import straggler_count
 from parallel_nodes.modes import Mode2AutomaticWorkflow
 from parallel_nodes.monitoring import ParallelMetrics, PrometheusObserver, TierOutcome
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parallel_nodes import ConfigError
+from parallel_nodes.errors import ConfigError
 from parallel_nodes.modes import MAX_QUESTION_CHARS, ServerSettings, create_app
 from tests._servers import POSTGRES_DSN as DSN
 

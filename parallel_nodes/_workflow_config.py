@@ -1,4 +1,7 @@
-"""``ParallelConfig``: the workflow's flags, as a frozen pydantic model."""
+"""``ParallelConfig``: the switches of ``ParallelBaseWorkflow``, as a frozen pydantic model.
+
+Part of the template (see ``_workflow``), with the six task names it configures.
+"""
 
 from __future__ import annotations
 
