@@ -126,7 +126,7 @@ def test_bad_input_gets_one_line_and_exit_2(args: tuple[str, ...], message: str)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert message in lines[0]
+    assert message.lower() in lines[0].lower()  # older click spells the argument QUESTION
     assert "Traceback" not in done.stderr
 
 
