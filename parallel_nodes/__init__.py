@@ -29,6 +29,16 @@ if _TYPE_CHECKING:
         RedisBreakerStore,
     )
     from ._config import TIER1_TASKS, TIER2_TASKS, ParallelConfig
+    from ._engine import (
+        Engine,
+        abandoned_total,
+        default_engine,
+        get_default_observers,
+        set_default_observers,
+        starved_total,
+        straggler_count,
+        thread_count,
+    )
     from ._errors import (
         CircuitOpenError,
         ConfigError,
@@ -41,14 +51,13 @@ if _TYPE_CHECKING:
     from ._hedge import Hedge, HedgeState
     from ._map import map_task
     from ._node import ParallelNode, ParallelState, merge_tier_records, parallel_node
-    from ._observe import TierObserver, get_default_observers, set_default_observers
+    from ._observe import TierObserver
     from ._remote import ProcessExecutor, RayExecutor, ray_replica
     from ._results import TaskResult, TaskStatus, TierResult
-    from ._run import abandoned_total, run_tier, starved_total, straggler_count
+    from ._run import run_tier
     from ._sketch import LatencySketch
     from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, StrategyKind, good_enough, quorum
     from ._task import Task
-    from ._threads import thread_count
     from ._tier import Tier
     from ._workflow import ParallelBaseWorkflow, WorkflowState
 
@@ -67,6 +76,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "ConfigError",
+    "Engine",
     "ExecutorError",
     "Hedge",
     "HedgeState",
@@ -95,6 +105,7 @@ __all__ = [
     "UnserializableOutputError",
     "WorkflowState",
     "abandoned_total",
+    "default_engine",
     "get_default_observers",
     "good_enough",
     "map_task",
@@ -119,6 +130,7 @@ _WHERE = {
     "CircuitBreaker": "_breaker",
     "CircuitOpenError": "_errors",
     "ConfigError": "_errors",
+    "Engine": "_engine",
     "ExecutorError": "_errors",
     "FIRST_SUCCESS": "_strategy",
     "Hedge": "_hedge",
@@ -150,8 +162,9 @@ _WHERE = {
     "TierObserver": "_observe",
     "TierResult": "_results",
     "WorkflowState": "_workflow",
-    "abandoned_total": "_run",
-    "get_default_observers": "_observe",
+    "abandoned_total": "_engine",
+    "default_engine": "_engine",
+    "get_default_observers": "_engine",
     "good_enough": "_strategy",
     "map_task": "_map",
     "merge_tier_records": "_node",
@@ -159,10 +172,10 @@ _WHERE = {
     "quorum": "_strategy",
     "ray_replica": "_remote",
     "run_tier": "_run",
-    "set_default_observers": "_observe",
-    "starved_total": "_run",
-    "straggler_count": "_run",
-    "thread_count": "_threads",
+    "set_default_observers": "_engine",
+    "starved_total": "_engine",
+    "straggler_count": "_engine",
+    "thread_count": "_engine",
 }
 
 

@@ -29,7 +29,7 @@ from ._hedge import hedged_call
 from ._results import TaskStatus
 from ._retry import call_with_retry
 from ._task import Task
-from ._threads import run_in_thread
+from ._threads import SyncPool, run_in_thread
 
 if TYPE_CHECKING:
     from ._breaker import CircuitBreaker
@@ -87,13 +87,21 @@ def plain(task: Task) -> bool:
     )
 
 
-def build_call(task: Task, hedge_state: HedgeState | None) -> Call:
+def build_call(
+    task: Task,
+    hedge_state: HedgeState | None,
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    pool: SyncPool,
+) -> Call:
     """The task's call chain, outermost first: breaker, output check, retry, hedge, executor.
 
     Args:
         hedge_state: The task's hedging and replica record (``None`` without either).
+        sleep: The retry layer's backoff sleep.
+        pool: The workers a sync function runs on.
     """
-    run_one = _executor(task)
+    run_one = _executor(task, pool)
     call: Callable[[Slot], Awaitable[Any]]
     if hedge_state is None:
         fn = task.fn
@@ -104,7 +112,7 @@ def build_call(task: Task, hedge_state: HedgeState | None) -> Call:
     else:
         call = _hedged(task, hedge_state, run_one)
     if task.retry is not None:
-        call = _retried(task, call)
+        call = _retried(task, call, sleep)
     if task.returns == "update" or task.output_type is not None:
         call = _checked(task, call)
     if task.breaker is not None:
@@ -114,7 +122,7 @@ def build_call(task: Task, hedge_state: HedgeState | None) -> Call:
     return cast(Call, call)
 
 
-def _executor(task: Task) -> Callable[[Callable[..., Any], Slot], Awaitable[Any]]:
+def _executor(task: Task, pool: SyncPool) -> Callable[[Callable[..., Any], Slot], Awaitable[Any]]:
     """One call of ``fn`` (``task.fn`` or a replica) where the task runs, as an awaitable."""
     if task.executor is not None:
         spec, name = task.executor, task.name
@@ -135,7 +143,7 @@ def _executor(task: Task) -> Callable[[Callable[..., Any], Slot], Awaitable[Any]
         return direct
 
     def threaded(fn: Callable[..., Any], slot: Slot) -> Awaitable[Any]:
-        return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu)
+        return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu, pool)
 
     return threaded
 
@@ -153,7 +161,11 @@ def _hedged(
     return call
 
 
-def _retried(task: Task, attempt: Callable[[Slot], Awaitable[Any]]) -> Call:
+def _retried(
+    task: Task,
+    attempt: Callable[[Slot], Awaitable[Any]],
+    sleep: Callable[[float], Awaitable[None]],
+) -> Call:
     policy, budget, name = task.retry, task.timeout, task.name
     assert policy is not None
 
@@ -165,6 +177,7 @@ def _retried(task: Task, attempt: Callable[[Slot], Awaitable[Any]]) -> Call:
             task=name,
             tier=slot.tier,
             on_attempt=slot.count_attempt,
+            sleep=sleep,
         )
 
     return call

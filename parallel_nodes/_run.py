@@ -1,7 +1,7 @@
 """``run_tier``: run a tier's tasks at once and return within its deadline.
 
-The run itself is a ``TierRun`` (``_scheduler``); this module checks the arguments, finds the
-node's runtime and config, and answers the straggler counters.
+The run itself is a ``TierRun`` (``_scheduler``); this module checks the arguments, picks the
+engine, and finds the node's runtime and config.
 """
 
 from __future__ import annotations
@@ -12,37 +12,16 @@ from typing import Any
 from langchain_core.runnables.config import var_child_runnable_config
 
 from ._durable import open_memo
+from ._engine import CURRENT_ENGINE, Engine, default_engine
 from ._errors import ConfigError
 from ._inject import CONF, EMPTY, RUNTIME_KEY
-from ._observe import TierObserver, get_default_observers, notify_task, notify_tier
+from ._observe import TierObserver, notify_task, notify_tier
 from ._outcome import task_result
 from ._results import TaskStatus, TierResult
 from ._scheduler import TierRun
-from ._stragglers import Stragglers
 from ._tier import Tier
 
-__all__ = ["abandoned_total", "run_tier", "starved_total", "straggler_count"]
-
-_STRAGGLERS = Stragglers()
-
-
-def straggler_count() -> int:
-    """Abandoned tasks that have not ended yet (a task that ignores cancellation stays here)."""
-    return len(_STRAGGLERS)
-
-
-def abandoned_total() -> int:
-    """Tasks abandoned at a timeout or deadline since the process started."""
-    return _STRAGGLERS.abandoned
-
-
-def starved_total() -> int:
-    """Sync tasks timed out while every sync worker thread was busy, since the process started.
-
-    A rise means workers are held by blocked tasks (give their backends client timeouts); the
-    pool recovers when they return.
-    """
-    return _STRAGGLERS.starved
+__all__ = ["run_tier"]
 
 
 async def run_tier(
@@ -50,6 +29,7 @@ async def run_tier(
     state: Any,
     runtime: Any = None,
     *,
+    engine: Engine | None = None,
     mode: str = "default",
     observers: tuple[TierObserver, ...] | list[TierObserver] | None = None,
 ) -> TierResult:
@@ -64,9 +44,11 @@ async def run_tier(
             ``langgraph.config.get_config()`` does. When the tier has
             ``stream_events=True`` and the runtime a ``stream_writer``, a ``task_started`` and a
             ``task_finished`` event per task go to LangGraph's ``custom`` stream.
+        engine: What runs it: observers, worker pool, stragglers, each task's run state. By
+            default the engine of the run this one is nested in, else ``default_engine()``.
         mode: A label for metrics (a mode name declared in code, never user text).
             A ``durable`` tier also needs the runtime's store and execution info.
-        observers: Observers for this run; ``None`` means the process-wide defaults.
+        observers: Observers for this run instead of the engine's; ``()`` for none.
 
     Returns:
         Every task's result; failed, timed-out and disabled tasks carry their defaults.
@@ -88,16 +70,21 @@ async def run_tier(
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
     if not isinstance(mode, str) or not mode:
         raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
-    obs = get_default_observers() if observers is None else tuple(observers)
+    if engine is None:
+        engine = CURRENT_ENGINE.get() or default_engine()
+    obs = engine.observers if observers is None else tuple(observers)
     if not tier.enabled:
         return _skip_all(tier, mode, obs)
     config = var_child_runnable_config.get()
     if runtime is None and config is not None:
         runtime = config.get(CONF, EMPTY).get(RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
-    loop = asyncio.get_running_loop()
-    run = TierRun(tier, state, runtime, mode, obs, loop, _STRAGGLERS, memo, config)
-    return await run.execute()
+    run = TierRun(tier, state, runtime, mode, obs, asyncio.get_running_loop(), engine, memo, config)
+    token = CURRENT_ENGINE.set(engine)
+    try:
+        return await run.execute()
+    finally:
+        CURRENT_ENGINE.reset(token)
 
 
 def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:

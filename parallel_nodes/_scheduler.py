@@ -3,8 +3,8 @@
 One asyncio task per task, and timers instead of waiting: every task has a timer at its own
 timeout, the tier has one at its deadline, and when a timer fires the task is cancelled and
 *abandoned*, never awaited. That is what keeps the deadline for tasks that swallow
-``CancelledError`` or block in a thread. Abandoned tasks are held by the run's ``Stragglers``
-until they end.
+``CancelledError`` or block in a thread. Abandoned tasks are held by the engine's
+``Stragglers`` until they end.
 
 The flow, in the order a reader meets it:
 
@@ -31,9 +31,10 @@ from typing import Any, Final
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp
 
-from ._call import build_call, plain, raise_later, status_of, with_values
+from ._call import plain, raise_later, status_of, with_values
 from ._deadline import ENCLOSING_DEADLINE, tier_deadline
 from ._durable import LOAD_SHARE, TaskMemo
+from ._engine import Engine
 from ._inject import channels_of, checkpointer_of, injected, node_sources, task_config, task_sources
 from ._ledger import Ledger
 from ._observe import TierObserver, notify_cancelled, notify_tier
@@ -50,10 +51,8 @@ from ._outcome import (
 )
 from ._results import EndReason, TaskResult, TaskStatus, TierResult
 from ._slot import Slot
-from ._stragglers import Stragglers
 from ._strategy import StrategyKind
 from ._task import Task
-from ._threads import pool_saturated
 from ._tier import Tier
 from ._tracing import TierTrace, start_tier
 
@@ -74,6 +73,7 @@ class TierRun:
         "deadline_hit",
         "done",
         "emit",
+        "engine",
         "fatal",
         "kept",
         "kind",
@@ -105,7 +105,7 @@ class TierRun:
         mode: str,
         observers: tuple[TierObserver, ...],
         loop: asyncio.AbstractEventLoop,
-        stragglers: Stragglers,
+        engine: Engine,
         memo: TaskMemo | None = None,
         config: Any = None,
     ) -> None:
@@ -113,7 +113,8 @@ class TierRun:
         self.state = state
         self.mode = mode
         self.loop = loop
-        self.stragglers = stragglers
+        self.engine = engine
+        self.stragglers = engine.stragglers
         self.memo = memo
         self.kept: dict[str, Any] = {}
         self.waiting = [len(t.depends_on) for t in tier.tasks]
@@ -193,7 +194,7 @@ class TierRun:
             if plain(task):
                 coro = task.fn(state, **slot.kwargs)  # the fast path: no wrapper coroutine
             else:
-                coro = build_call(task, task.hedge_state)(slot)
+                coro = self.engine.call_for(task)(slot)
         except Exception as exc:  # raised before its first await: this task's failure only
             coro = raise_later(exc)
         if traced is not None:
@@ -312,7 +313,7 @@ class TierRun:
             )
         stragglers = self.stragglers
         stragglers.abandoned += 1
-        starved = not task.is_async and task.executor is None and pool_saturated()
+        starved = not task.is_async and task.executor is None and self.engine.pool.saturated
         stragglers.starved += starved
         log_abandoned(self.tier.name, task.name, elapsed, reason, starved=starved)
         error = timeout_error(task, self.tier.name, budget, elapsed, slot.attempts, reason)

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 
 from langgraph.types import RetryPolicy, TimeoutPolicy
 
+from ._balance import BalanceStrategy, OutlierDetection
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
-    from ._balance import OutlierDetection
     from ._breaker import CircuitBreaker
-    from ._hedge import Hedge, HedgeState
+    from ._hedge import Hedge
 
 __all__ = ["MISSING", "Task", "coerce_seconds", "injections"]
 
@@ -145,7 +145,7 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, weakref_slot=True)
 class Task:
     """One unit of work in a tier, with its own timeout, retries and safe default.
 
@@ -217,8 +217,10 @@ class Task:
     """Where ``fn`` runs: ``None`` (the event loop, or a worker thread for sync functions),
     ``"thread"``, ``"process"``, ``"ray"``, a Ray actor handle, any
     ``concurrent.futures.Executor`` (Dask's ``client.get_executor()``), or an ``Executor``."""
-    hedge_state: HedgeState | None = field(repr=False)
-    """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
+    balance: BalanceStrategy
+    """How calls are spread over ``fn`` and its replicas."""
+    outlier: OutlierDetection | None
+    """Ejects a replica that fails or slows down (needs ``replicas``)."""
     inject: tuple[tuple[str, str, bool], ...] = field(repr=False)
     """``(parameter, source, has_default)`` for what ``fn`` takes besides the state."""
     is_async: bool = field(repr=False)
@@ -292,27 +294,27 @@ class Task:
             raise ConfigError(f"{name}.replicas", "must all be async, or all sync, like fn")
         if any(injections(name, r) != inject for r in extra):
             raise ConfigError(f"{name}.replicas", "must take the same parameters as fn")
-        hedge_state = None
         if outlier is not None and not extra:
             raise ConfigError(f"{name}.outlier", "ejects replicas: pass replicas=[...] too")
-        if hedge is not None or extra:
-            from ._balance import BalanceStrategy
-            from ._hedge import Hedge, HedgeState
+        if outlier is not None and not isinstance(outlier, OutlierDetection):
+            raise ConfigError(f"{name}.outlier", f"must be an OutlierDetection, got {outlier!r}")
+        if hedge is not None:
+            from ._hedge import Hedge
 
-            if hedge is not None and not isinstance(hedge, Hedge):
+            if not isinstance(hedge, Hedge):
                 raise ConfigError(f"{name}.hedge", "must be a parallel_nodes.Hedge")
-            try:
-                strategy = BalanceStrategy(balance)
-            except ValueError:
-                raise ConfigError(
-                    f"{name}.balance",
-                    "must be 'round_robin', 'least_loaded', 'fastest' or 'weighted'",
-                ) from None
-            hedge_state = HedgeState(hedge, (fn, *extra), strategy, outlier)
+        try:
+            strategy = BalanceStrategy(balance)
+        except ValueError:
+            raise ConfigError(
+                f"{name}.balance",
+                "must be 'round_robin', 'least_loaded', 'fastest' or 'weighted'",
+            ) from None
         setattr_ = object.__setattr__
         setattr_(self, "hedge", hedge)
         setattr_(self, "replicas", extra)
-        setattr_(self, "hedge_state", hedge_state)
+        setattr_(self, "balance", strategy)
+        setattr_(self, "outlier", outlier)
         setattr_(self, "breaker", breaker)
         setattr_(self, "name", name)
         setattr_(self, "fn", fn)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import ConfigError, Hedge, Task, TaskStatus, Tier, run_tier
+from parallel_nodes import ConfigError, Engine, Hedge, Task, TaskStatus, Tier, run_tier
 
 FAST, SLOW = 0.004, 0.4  # a heavy tail: 4% of calls are 100x slower
 
@@ -32,20 +32,22 @@ async def _tail(hedge: Hedge | None, seed: int) -> tuple[list[float], int, int]:
 
     task = Task("search", backend, timeout=2, hedge=hedge)
     tier = Tier("t", [task], timeout=2)
+    engine = Engine()
     walls: list[float] = []
-    await asyncio.gather(*(run_tier(tier, {}, observers=()) for _ in range(40)))  # warm-up
+    await asyncio.gather(*(run_tier(tier, {}, engine=engine) for _ in range(40)))  # warm-up
     calls = 0
-    hedges_before = task.hedge_state.hedges if task.hedge_state else 0
+    state = engine.hedge_state(task)
+    hedges_before = state.hedges if state else 0
     gc.collect()
     gc.disable()  # a collector pause would push every call in flight past the hedge delay
     try:
         for _ in range(12):  # 12 waves of 50 concurrent tier runs
-            results = await asyncio.gather(*(run_tier(tier, {}, observers=()) for _ in range(50)))
+            results = await asyncio.gather(*(run_tier(tier, {}, engine=engine) for _ in range(50)))
             walls += [r.wall_time for r in results]
             assert all(r.tasks["search"].status is TaskStatus.OK for r in results)
     finally:
         gc.enable()
-    hedges = (task.hedge_state.hedges if task.hedge_state else 0) - hedges_before
+    hedges = (state.hedges if state else 0) - hedges_before
     return walls, calls, hedges
 
 
@@ -66,11 +68,13 @@ async def test_observed_p95_delay_needs_samples_first() -> None:
 
     task = Task("t", fast, timeout=1, hedge=Hedge(min_samples=5))
     tier = Tier("tier", [task], timeout=1)
-    assert task.hedge_state is not None
-    assert task.hedge_state.hedge_delay(task.hedge) is None
+    engine = Engine()
+    state = engine.hedge_state(task)
+    assert state is not None
+    assert state.hedge_delay(task.hedge) is None
     for _ in range(6):
-        await run_tier(tier, {}, observers=())
-    delay = task.hedge_state.hedge_delay(task.hedge)
+        await run_tier(tier, {}, engine=engine)
+    delay = state.hedge_delay(task.hedge)
     assert delay is not None
     assert 0.0005 < delay < 0.05
 
