@@ -1,5 +1,5 @@
 """``Ledger``: what a tier run has recorded so far — each task's result, and the counts a
-strategy reads to tell whether the tier is done."""
+strategy reads to tell whether the tier is done (it is the strategy's ``Counts``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Ledger:
         "open",
         "required_open",
         "results",
+        "soft_passed",
         "tier",
         "traced",
         "values",
@@ -59,6 +60,8 @@ class Ledger:
         """Enabled ``required`` tasks without a result yet."""
         self.winner: str | None = None
         """The first task to succeed."""
+        self.soft_passed = False
+        """Whether the strategy's soft deadline has passed."""
 
     def record(self, i: int, result: TaskResult) -> None:
         """Store a result, count it, and tell the tracer, observers and stream."""

@@ -76,7 +76,6 @@ class TierRun:
         "engine",
         "fatal",
         "kept",
-        "kind",
         "lag",
         "ledger",
         "limit",
@@ -87,13 +86,13 @@ class TierRun:
         "root_state",
         "running",
         "serde",
-        "soft_passed",
         "sources",
         "start",
         "state",
         "stragglers",
         "tier",
         "trace",
+        "until",
         "waiting",
     )
 
@@ -120,9 +119,10 @@ class TierRun:
         self.waiting = [len(t.depends_on) for t in tier.tasks]
         self.queue: deque[int] = deque(i for i in tier.order if not self.waiting[i])
         self.running: dict[int, Slot] = {}
-        self.limit = tier.max_concurrency
-        self.kind = tier.strategy.kind
-        self.soft_passed = False
+        self.limit = tier.limit
+        # ALL never ends a tier early: no need to ask it after every result.
+        strategy = tier.strategy
+        self.until = None if strategy.kind is StrategyKind.ALL else strategy
         self.closing = False
         self.deadline_hit = False
         self.fatal: BaseException | None = None
@@ -359,7 +359,7 @@ class TierRun:
             return True
         if self.closing:
             return True
-        if self.kind is not StrategyKind.ALL and self.satisfied():
+        if self.until is not None and self.until.done(self.ledger):
             self.close(EndReason.STRATEGY)
             return True
         return False
@@ -371,16 +371,6 @@ class TierRun:
             waiting[j] -= 1
             if not waiting[j]:
                 queue.append(j)
-
-    def satisfied(self) -> bool:
-        kind, counts = self.kind, self.ledger
-        if kind is StrategyKind.FIRST_SUCCESS:
-            return counts.ok >= 1
-        if kind is StrategyKind.RACE:
-            return counts.finished >= 1
-        if kind is StrategyKind.QUORUM:
-            return counts.ok >= self.tier.strategy.k
-        return self.soft_passed and counts.required_open == 0  # GOOD_ENOUGH
 
     def wake(self) -> None:
         """Let ``execute`` return."""
@@ -416,8 +406,9 @@ class TierRun:
     # -- the tier's own timers --------------------------------------------------------------
 
     def on_soft_deadline(self) -> None:
-        self.soft_passed = True
-        if self.ledger.open and not self.closing and self.ledger.required_open == 0:
+        ledger = self.ledger
+        ledger.soft_passed = True
+        if ledger.open and not self.closing and self.until and self.until.done(ledger):
             self.close(EndReason.STRATEGY)
 
     def on_deadline(self) -> None:
@@ -461,8 +452,9 @@ class TierRun:
         trace = self.trace = start_tier(tier.name, self.mode, config, timeout=tier.timeout)
         timer = loop.call_at(self.deadline, self.on_deadline)
         soft = None
-        if self.kind is StrategyKind.GOOD_ENOUGH:
-            soft = loop.call_at(self.start + tier.strategy.soft_timeout, self.on_soft_deadline)
+        soft_deadline = tier.strategy.soft_deadline
+        if soft_deadline is not None:
+            soft = loop.call_at(self.start + soft_deadline, self.on_soft_deadline)
         try:
             if self.memo is not None:
                 self.kept = await self.memo.load(tier.timeout * LOAD_SHARE)

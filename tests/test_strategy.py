@@ -4,7 +4,9 @@ cancelled, and when the tier returned (as a ratio of the task delays)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from parallel_nodes import (
     RACE,
     ConfigError,
     Strategy,
+    StrategyKind,
     Task,
     TaskStatus,
     Tier,
@@ -187,3 +190,46 @@ async def test_map_task_item_timeout_drops_the_item() -> None:
     result = await run_tier(Tier("t", [task], timeout=5), {}, observers=())
     assert result.values == {"xs": 4}
     assert result.tasks["xs"].status is TaskStatus.OK
+
+
+@dataclass
+class _Counts:
+    """A tier run's counts, as a strategy reads them: strategies tested as pure functions."""
+
+    ok: int = 0
+    finished: int = 0
+    required_open: int = 1
+    soft_passed: bool = False
+
+
+def test_each_strategy_answers_from_the_counts_alone() -> None:
+    assert not ALL.done(_Counts(ok=5, finished=5, required_open=0, soft_passed=True))
+    assert FIRST_SUCCESS.done(_Counts(ok=1, finished=1))
+    assert not FIRST_SUCCESS.done(_Counts(finished=3))
+    assert RACE.done(_Counts(finished=1))
+    assert quorum(2).done(_Counts(ok=2, finished=2))
+    assert not quorum(2).done(_Counts(ok=1, finished=3))
+    assert not good_enough(1).done(_Counts(required_open=0))
+    assert good_enough(1).done(_Counts(required_open=0, soft_passed=True))
+
+
+def test_strategies_combine_like_tenacitys_stops() -> None:
+    either = quorum(2) | good_enough(0.5)
+    both = quorum(2) & good_enough(0.5)
+    soft_and_required = _Counts(ok=1, finished=1, required_open=0, soft_passed=True)
+    assert either.done(soft_and_required)
+    assert not both.done(soft_and_required)
+    assert both.done(_Counts(ok=2, finished=2, required_open=0, soft_passed=True))
+    assert either.soft_deadline == 0.5
+    assert repr(either) == "(quorum(2) | good_enough(0.5))"
+    assert Strategy(kind=StrategyKind.QUORUM, k=2) == quorum(2)
+    assert dataclasses.replace(quorum(2), k=3) == quorum(3)
+    with pytest.raises(ConfigError, match=r"t\.strategy"):
+        Tier("t", [Task("a", lambda s: 1, timeout=1)], timeout=1, strategy=quorum(2) & RACE)
+
+
+async def test_a_combined_strategy_ends_the_tier_when_either_part_is_met() -> None:
+    kinds = {"a": "ok", "b": "hang", "c": "hang"}
+    result, ratio, _ = await _run(quorum(2) | good_enough(UNIT), kinds, optional={"b", "c"})
+    assert _status(result) == {"a": "ok", "b": "cancelled", "c": "cancelled"}
+    assert 0.5 < ratio < 3
