@@ -1,5 +1,8 @@
 """Hedged requests and replicas: the tail shrinks, the extra calls stay within budget, the
-loser is cancelled, and a hedge goes to another replica."""
+loser is cancelled, and a hedge goes to another replica.
+
+The async ones run on virtual time (``tests/_virtual.py``): 600 tier runs with a heavy tail,
+measured exactly, in the CPU time they need."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 
 from parallel_nodes import ConfigError, Engine, Hedge, Task, TaskStatus, Tier, run_tier
+from tests._virtual import virtual_time
 
 FAST, SLOW = 0.004, 0.4  # a heavy tail: 4% of calls are 100x slower
 
@@ -51,6 +55,7 @@ async def _tail(hedge: Hedge | None, seed: int) -> tuple[list[float], int, int]:
     return walls, calls, hedges
 
 
+@virtual_time
 async def test_hedging_cuts_the_p99_within_its_budget() -> None:
     plain, _, _ = await _tail(None, seed=7)
     hedged, hedged_calls, hedges = await _tail(Hedge(delay=0.03, budget=0.10), seed=7)
@@ -61,6 +66,7 @@ async def test_hedging_cuts_the_p99_within_its_budget() -> None:
     assert extra <= 0.10 + 1e-9
 
 
+@virtual_time
 async def test_observed_p95_delay_needs_samples_first() -> None:
     async def fast(state: Any) -> int:
         await asyncio.sleep(0.001)
@@ -79,6 +85,7 @@ async def test_observed_p95_delay_needs_samples_first() -> None:
     assert 0.0005 < delay < 0.05
 
 
+@virtual_time
 async def test_hedge_goes_to_another_replica_and_the_loser_is_cancelled() -> None:
     used: list[str] = []
     cancelled: list[str] = []
