@@ -2,8 +2,8 @@
 
 The scheduler (``_scheduler``) decides when a task runs and when it is abandoned; this module
 makes the call itself. ``build_call`` composes only the layers a task uses, once, so nothing
-re-decides them per call; a plain async task has no chain at all (``plain``: the scheduler
-calls ``fn(state)`` itself).
+re-decides them per call; a plain async task has no chain at all (``Task.plain``: the
+scheduler calls ``fn(state)`` itself).
 
 A chain is called with the task's ``Slot``, and reads from it only what one call needs: the
 state, the injected keyword arguments, the CPU-time cell of a sync call, whether the task was
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ._hedge import HedgeState
     from ._slot import Slot
 
-__all__ = ["Call", "build_call", "plain", "raise_later", "status_of", "with_values"]
+__all__ = ["Call", "build_call", "raise_later", "status_of", "with_values"]
 
 Call = Callable[["Slot"], Coroutine[Any, Any, Any]]
 """A task's call chain: one call of the task, for one slot."""
@@ -73,20 +73,6 @@ def status_of(exc: BaseException) -> TaskStatus:
     return TaskStatus.ERROR
 
 
-def plain(task: Task) -> bool:
-    """Whether ``task`` is a bare async call: the scheduler calls ``fn(state)`` itself."""
-    return (
-        task.is_async
-        and task.retry is None
-        and task.output_type is None
-        and task.breaker is None
-        and task.hedge is None
-        and not task.replicas
-        and task.executor is None
-        and task.returns == "value"
-    )
-
-
 def build_call(
     task: Task,
     hedge_state: HedgeState | None,
@@ -118,7 +104,7 @@ def build_call(
     if task.breaker is not None:
         call = _guarded(task.breaker, call)
     # Every layer is a coroutine function, and so is the bare call of a task that is not
-    # ``plain`` (``run_on``, ``run_in_thread``, ``hedged_call``): what ``create_task`` takes.
+    # ``Task.plain`` (``run_on``, ``run_in_thread``, ``hedged_call``): what ``create_task`` takes.
     return cast(Call, call)
 
 

@@ -11,7 +11,7 @@ The flow, in the order a reader meets it:
 * ``execute`` starts the deadline timers and ``pump``\\ s: tasks whose dependencies are done
   are launched, up to the tier's concurrency.
 * ``launch`` builds what the task receives and starts its call (``_call`` makes the call).
-* A task ends in one of three ways: it returns or raises (``on_task_done``), a timer fires
+* A task ends in one of three ways: it returns or raises (``Slot.on_done``), a timer fires
   (``on_task_timeout``, ``expire``), or the tier closes (``close``). Each way builds the
   task's ``TaskResult`` (``finish``/``abandon``, which only build) and ``settle``\\ s it.
 * ``settle`` records the result (``record`` only stores, counts and notifies), then decides
@@ -31,7 +31,7 @@ from typing import Any, Final
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp
 
-from ._call import plain, raise_later, status_of, with_values
+from ._call import raise_later, status_of, with_values
 from ._deadline import ENCLOSING_DEADLINE, tier_deadline
 from ._durable import LOAD_SHARE, TaskMemo
 from ._engine import Engine
@@ -158,7 +158,8 @@ class TierRun:
             self.ledger.record(i, result)
             if self.over():
                 return
-            self.release(i)
+            if self.tier.has_dependencies:
+                self.release(i)
 
     def launch(self, i: int, task: Task) -> None:
         loop = self.loop
@@ -191,10 +192,8 @@ class TierRun:
                 {"parallel_nodes": "task_started", "tier": self.tier.name, "task": task.name}
             )
         try:
-            if plain(task):
-                coro = task.fn(state, **slot.kwargs)  # the fast path: no wrapper coroutine
-            else:
-                coro = self.engine.call_for(task)(slot)
+            # The fast path is fn(state) itself: no wrapper coroutine at all.
+            coro = task.fn(state, **slot.kwargs) if task.plain else self.engine.call_for(task)(slot)
         except Exception as exc:  # raised before its first await: this task's failure only
             coro = raise_later(exc)
         if traced is not None:
@@ -219,12 +218,6 @@ class TierRun:
 
     # -- how a task ends --------------------------------------------------------------------
 
-    def on_task_done(self, slot: Slot, atask: asyncio.Task[Any]) -> None:
-        """The task returned or raised."""
-        result = self.finish(slot, atask)
-        if result is not None:
-            self.settle(slot.index, result)
-
     def on_task_timeout(self, slot: Slot) -> None:
         """The task's own timeout fired."""
         task = self.tier.tasks[slot.index]
@@ -241,7 +234,11 @@ class TierRun:
 
     def end_slot(self, slot: Slot) -> Task:
         """Mark a running task as ended: its timers off, its place free."""
-        slot.close()
+        slot.closed = True
+        if slot.timer is not None:
+            slot.timer.cancel()
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
         del self.running[slot.index]
         return self.tier.tasks[slot.index]
 
@@ -291,7 +288,7 @@ class TierRun:
             attempts=slot.attempts,
             error=error,
             started=slot.started - self.start,
-            contended=self.contended(slot, duration),
+            contended=contended(slot.cpu0, slot.cpu, duration) if self.tier.has_sync else 0.0,
         )
 
     def abandon(self, slot: Slot, budget: float, reason: EndReason) -> TaskResult | None:
@@ -327,12 +324,8 @@ class TierRun:
             attempts=slot.attempts,
             error=error,
             started=started,
-            contended=self.contended(slot, elapsed),
+            contended=contended(slot.cpu0, slot.cpu, elapsed) if self.tier.has_sync else 0.0,
         )
-
-    def contended(self, slot: Slot, duration: float) -> float:
-        """Seconds the task waited for the CPU (only measured in tiers with a sync task)."""
-        return contended(slot.cpu0, slot.cpu, duration) if self.tier.has_sync else 0.0
 
     def propagate(self, task: Task, error: BaseException) -> None:
         """End the tier with a ``on_error="raise"`` task's error, as it would end a node."""
@@ -348,7 +341,8 @@ class TierRun:
         """Record a task's result, then end the run, close it, or go on."""
         self.ledger.record(i, result)
         if not self.over():
-            self.release(i)
+            if self.tier.has_dependencies:
+                self.release(i)
             self.pump()
 
     def over(self) -> bool:

@@ -69,20 +69,15 @@ class Slot:
         """The retry layer started attempt ``n``."""
         self.attempts = n
 
-    def close(self) -> None:
-        """Mark the task as ended: its timers off."""
-        self.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-
     def on_done(self, atask: asyncio.Task[Any]) -> None:
         try:
+            run = self.run
             if self.closed:
-                self.run.stragglers.forget(atask)
-            else:
-                self.run.on_task_done(self, atask)
+                run.stragglers.forget(atask)
+            else:  # it returned or raised on its own
+                result = run.finish(self, atask)
+                if result is not None:
+                    run.settle(self.index, result)
         finally:
             # The task's context holds the node's config, whose runtime holds this slot's
             # writer: the references back to the task would make a cycle that keeps

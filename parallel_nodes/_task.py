@@ -236,6 +236,9 @@ class Task:
     """``(parameter, source, has_default)`` for what ``fn`` takes besides the state."""
     is_async: bool = field(init=False, repr=False, compare=False)
     """Whether ``fn`` is a coroutine function (else it runs in a worker thread)."""
+    plain: bool = field(init=False, repr=False, compare=False)
+    """Whether a call is just ``fn(state)`` on the loop: async, and no retry, breaker, hedge,
+    replicas, executor or output check (the scheduler's fast path)."""
 
     if TYPE_CHECKING:
         # What the generated __init__ accepts; __post_init__ normalises it to the fields' types.
@@ -289,7 +292,19 @@ class Task:
         set_("required", bool(self.required))
         set_("has_default", self.default is not MISSING or self.default_factory is not None)
         set_("inject", inject)
-        set_("is_async", _is_async(fn))
+        is_async = _is_async(fn)
+        set_("is_async", is_async)
+        set_(
+            "plain",
+            is_async
+            and self.retry is None
+            and self.output_type is None
+            and self.breaker is None
+            and self.hedge is None
+            and not self.replicas
+            and self.executor is None
+            and self.returns == "value",
+        )
 
     def _check_shape(self) -> None:
         """What the task returns, does on error, and falls back to."""
