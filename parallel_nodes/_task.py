@@ -17,6 +17,7 @@ from langgraph.types import RetryPolicy, TimeoutPolicy
 
 from ._balance import BalanceStrategy, OutlierDetection
 from ._errors import ConfigError
+from ._executors import check_executor
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -344,8 +345,6 @@ class Task:
 
             if not isinstance(self.breaker, CircuitBreaker):
                 raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
-        from ._executors import check_executor
-
         check_executor(self.executor, field=f"{name}.executor")
 
     def _check_replicas(self, inject: tuple[tuple[str, str, bool], ...]) -> None:
