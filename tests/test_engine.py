@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from langgraph.types import RetryPolicy
 
 from parallel_nodes import (
     Engine,
@@ -101,3 +102,25 @@ def test_observers_are_checked() -> None:
 
 def test_the_default_engine_is_one_per_process() -> None:
     assert default_engine() is default_engine()
+
+
+async def test_a_retrys_backoff_sleeps_on_the_engines_sleep() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    calls = 0
+
+    async def flaky(state: Any) -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise ConnectionError("blip")
+        return "ok"
+
+    policy = RetryPolicy(initial_interval=0.5, backoff_factor=2.0, jitter=False, max_attempts=3)
+    tier = Tier("t", [Task("flaky", flaky, timeout=60, retry=policy)], timeout=60)
+    result = await run_tier(tier, {}, engine=Engine(sleep=sleep))
+    assert result.tasks["flaky"].attempts == 3
+    assert slept == [0.5, 1.0]  # the backoff, handed to the engine's sleep: no real waiting
