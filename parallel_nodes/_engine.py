@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
@@ -156,6 +157,7 @@ def _install_metrics(engine: Engine) -> None:
 
 
 _default: Engine | None = None
+_default_lock = threading.Lock()
 
 
 def default_engine() -> Engine:
@@ -165,11 +167,15 @@ def default_engine() -> Engine:
     ``PARALLEL_NODES_METRICS=0`` or ``set_default_observers(())`` said otherwise.
     """
     global _default
-    if _default is None:
-        engine = Engine()
-        engine._install = _install_metrics
-        _default = engine
-    return _default
+    engine = _default
+    if engine is None:
+        with _default_lock:  # sync callers in threads and the background loop start at once
+            if _default is None:
+                made = Engine()
+                made._install = _install_metrics
+                _default = made
+            engine = _default
+    return engine
 
 
 def get_default_observers() -> tuple[TierObserver, ...]:
