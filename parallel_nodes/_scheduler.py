@@ -14,8 +14,8 @@ The flow, in the order a reader meets it:
 * A task ends in one of three ways: it returns or raises (``Slot.on_done``), a timer fires
   (``on_task_timeout``, ``expire``), or the tier closes (``close``). Each way builds the
   task's ``TaskResult`` (``finish``/``abandon``, which only build) and ``settle``\\ s it.
-* ``settle`` records the result (``record`` only stores, counts and notifies), then decides
-  once what comes next: the run is over, the strategy is satisfied (``close``), or the
+* ``settle`` records the result (``Ledger.record`` only stores, counts and notifies), then
+  decides once what comes next: the run is over, the strategy is satisfied (``close``), or the
   task's dependents are released and ``pump``\\ ed. Nothing it calls records again, except
   ``close``, which records every task still open and decides nothing more.
 """
