@@ -15,7 +15,7 @@ import gc
 import random
 from typing import Any
 
-from parallel_nodes import Hedge, Task, TaskStatus, Tier, run_tier
+from parallel_nodes import Hedge, Task, TaskStatus, Tier, default_engine, run_tier
 
 from ._stats import percentile, ratio
 
@@ -96,7 +96,7 @@ async def _measure(tier: Tier, task: Task, counter: list[int], runs: int) -> dic
 
     # One unmeasured wave, so that Hedge(delay=None) has its min_samples before measuring.
     await wave(WAVE)
-    hs = task.hedge_state
+    hs = default_engine().hedge_state(task)
     calls0, hedges0, backend0 = (hs.calls, hs.hedges, counter[0]) if hs else (0, 0, counter[0])
     walls: list[float] = []
     for start in range(0, runs, WAVE):

@@ -1,8 +1,10 @@
 """Prometheus metrics for tier runs, with a Grafana dashboard and alert rules.
 
-Every ``run_tier`` (and so every ``parallel_node`` and ``ParallelBaseWorkflow``) is measured by
-default through ``default_observer()``; ``PARALLEL_NODES_METRICS=0`` or
-``parallel_nodes.diagnostics.set_default_observers(())`` switches that off.
+Every ``run_tier`` on the default engine (and so every ``parallel_node`` and
+``ParallelBaseWorkflow``) is measured through ``default_observer()``, which ``install`` puts on
+that engine at its first run; ``PARALLEL_NODES_METRICS=0`` or
+``parallel_nodes.diagnostics.set_default_observers(())`` switches that off. ``install(engine)``
+measures an engine of your own.
 
 Example:
     >>> import asyncio
@@ -19,7 +21,13 @@ Example:
 
 from __future__ import annotations
 
-from ._collector import BREAKER_STATE_VALUES, EngineCollector, EngineReadings, process_readings
+from ._collector import (
+    BREAKER_STATE_VALUES,
+    EngineCollector,
+    EngineReadings,
+    engine_readings,
+    process_readings,
+)
 from ._exporter import MetricsServer, metrics_asgi_app, start_metrics_server
 from ._files import ALERTS_PATH, ALERTS_TEST_PATH, DASHBOARD_PATH, PROMETHEUS_CONFIG_PATH
 from ._metrics import (
@@ -37,6 +45,7 @@ from ._observer import (
     default_metrics,
     default_observer,
     failure_type_of,
+    install,
     outcome_of,
 )
 from ._track import (
@@ -66,7 +75,9 @@ __all__ = [
     "default_collector",
     "default_metrics",
     "default_observer",
+    "engine_readings",
     "failure_type_of",
+    "install",
     "metrics_asgi_app",
     "outcome_of",
     "process_readings",

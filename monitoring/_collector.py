@@ -11,15 +11,22 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from parallel_nodes import BreakerState, CircuitBreaker, Tier
+from parallel_nodes import BreakerState, CircuitBreaker, Engine, Tier
+from parallel_nodes.diagnostics import default_engine
 
-__all__ = ["BREAKER_STATE_VALUES", "EngineCollector", "EngineReadings", "process_readings"]
+__all__ = [
+    "BREAKER_STATE_VALUES",
+    "EngineCollector",
+    "EngineReadings",
+    "engine_readings",
+    "process_readings",
+]
 
 BREAKER_STATE_VALUES: Final[dict[BreakerState, float]] = {
     BreakerState.CLOSED: 0.0,
@@ -41,20 +48,18 @@ class EngineReadings:
     """Sync task calls waiting for a worker (every worker busy at the pool's cap)."""
 
 
-def process_readings() -> EngineReadings:
-    """Read the process's engine: its straggler set and its sync worker pool."""
-    from parallel_nodes import _threads
-    from parallel_nodes.diagnostics import straggler_count, thread_count
-
-    pool: Any = getattr(_threads, "_POOL", None) or getattr(_threads, "_pool", None)
-    threads = thread_count()
-    idle = int(getattr(pool, "_idle", 0))
-    queued = int(getattr(pool, "_queued", 0))
+def engine_readings(engine: Engine) -> EngineReadings:
+    """Read an engine: its straggler set and its sync worker pool."""
     return EngineReadings(
-        stragglers=straggler_count(),
-        sync_busy=max(0, threads - idle),
-        sync_blocked=max(0, queued - idle),
+        stragglers=len(engine.stragglers),
+        sync_busy=engine.pool.busy,
+        sync_blocked=engine.pool.blocked,
     )
+
+
+def process_readings() -> EngineReadings:
+    """Read the process's default engine."""
+    return engine_readings(default_engine())
 
 
 class EngineCollector(Collector):

@@ -7,7 +7,7 @@ from typing import Final
 
 from prometheus_client import REGISTRY
 
-from parallel_nodes import TaskResult, TaskStatus, TierResult
+from parallel_nodes import Engine, TaskResult, TaskStatus, TierResult
 
 from ._collector import EngineCollector
 from ._metrics import FailureType, ParallelMetrics, TierOutcome
@@ -18,6 +18,7 @@ __all__ = [
     "default_metrics",
     "default_observer",
     "failure_type_of",
+    "install",
     "outcome_of",
 ]
 
@@ -148,8 +149,25 @@ def default_collector() -> EngineCollector:
     return _collector
 
 
+def install(engine: Engine) -> PrometheusObserver:
+    """Measure every run of ``engine`` with ``default_observer()``.
+
+    The default engine calls this on its first run, unless ``PARALLEL_NODES_METRICS=0``;
+    call it on an engine of your own to measure its runs too.
+
+    Example:
+        >>> from parallel_nodes import Engine
+        >>> engine = Engine()
+        >>> install(engine) in engine.observers
+        True
+    """
+    observer = default_observer()
+    engine.add_observer(observer)
+    return observer
+
+
 def default_observer() -> PrometheusObserver:
-    """The process-wide observer on ``default_metrics()``; the engine installs it by default.
+    """The process-wide observer on ``default_metrics()``; the default engine installs it.
 
     Switch it off with ``parallel_nodes.diagnostics.set_default_observers(())`` or the environment
     variable ``PARALLEL_NODES_METRICS=0``.

@@ -34,6 +34,7 @@ if _TYPE_CHECKING:
         InMemoryBreakerStore,
         RedisBreakerStore,
     )
+    from ._engine import Engine
     from ._hedge import Hedge
     from ._map import map_task
     from ._node import ParallelState, merge_tier_records, parallel_node
@@ -60,6 +61,7 @@ __all__ = [
     "BreakerState",
     "BreakerStore",
     "CircuitBreaker",
+    "Engine",
     "Hedge",
     "InMemoryBreakerStore",
     "OutlierDetection",
@@ -98,6 +100,7 @@ _WHERE = {
     "BreakerStore": "_breaker",
     "CircuitBreaker": "_breaker",
     "FIRST_SUCCESS": "_strategy",
+    "Engine": "_engine",
     "Hedge": "_hedge",
     "InMemoryBreakerStore": "_breaker",
     "OutlierDetection": "_health",
@@ -141,14 +144,18 @@ _ELSEWHERE = {
         ),
         "_errors",
     ),
-    "parallel_nodes.diagnostics": {
-        "abandoned_total": "_run",
-        "get_default_observers": "_observe",
-        "set_default_observers": "_observe",
-        "starved_total": "_run",
-        "straggler_count": "_run",
-        "thread_count": "_threads",
-    },
+    "parallel_nodes.diagnostics": dict.fromkeys(
+        (
+            "abandoned_total",
+            "default_engine",
+            "get_default_observers",
+            "set_default_observers",
+            "starved_total",
+            "straggler_count",
+            "thread_count",
+        ),
+        "_engine",
+    ),
 }
 
 # Names that left this module, and what to use instead, for an error that says so.

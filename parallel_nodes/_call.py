@@ -1,7 +1,14 @@
-"""One task's call: sync or async, with retries, a breaker, hedging and output checks.
+"""One task's call chain: output check, breaker, retry, hedge and executor, built once.
 
-The scheduler (``_run``) decides when a task runs and when it is abandoned; this module makes
-the call itself, so the fast path in ``_TierRun.launch`` stays a plain ``fn(state)``.
+The scheduler (``_scheduler``) decides when a task runs and when it is abandoned; this module
+makes the call itself. ``build_call`` composes only the layers a task uses, once, so nothing
+re-decides them per call; a plain async task has no chain at all (``Task.plain``: the
+scheduler calls ``fn(state)`` itself).
+
+A chain is called with the task's ``Slot``, and reads from it only what one call needs: the
+state, the injected keyword arguments, the CPU-time cell of a sync call, whether the task was
+abandoned at a timeout (the breaker counts that as a failure), and ``count_attempt`` for the
+retry layer to report each attempt.
 """
 
 from __future__ import annotations
@@ -9,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.types import Command
@@ -22,15 +29,17 @@ from ._hedge import hedged_call
 from ._results import TaskStatus
 from ._retry import call_with_retry
 from ._task import Task
-from ._threads import run_in_thread
+from ._threads import SyncPool, run_in_thread
 
 if TYPE_CHECKING:
-    from ._run import _Slot
+    from ._breaker import CircuitBreaker
+    from ._hedge import HedgeState
+    from ._slot import Slot
 
-__all__ = ["invoke", "raise_later", "status_of", "with_values"]
+__all__ = ["Call", "build_call", "raise_later", "status_of", "with_values"]
 
-_ROOT = "__root__"
-"""The one channel of a graph whose state is a single value (LangGraph's name for it)."""
+Call = Callable[["Slot"], Coroutine[Any, Any, Any]]
+"""A task's call chain: one call of the task, for one slot."""
 
 
 def with_values(state: Any, values: Mapping[str, Any]) -> Any:
@@ -54,12 +63,6 @@ def _is_update(value: Any) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
-def _root_state(slot: _Slot) -> bool:
-    """Whether the graph's state is one value (``StateGraph(str)``): any value is an update."""
-    channels = slot.run.channels
-    return channels is not None and _ROOT in channels
-
-
 def status_of(exc: BaseException) -> TaskStatus:
     if isinstance(exc, TaskTimeoutError):
         return TaskStatus.TIMEOUT
@@ -70,78 +73,144 @@ def status_of(exc: BaseException) -> TaskStatus:
     return TaskStatus.ERROR
 
 
-async def invoke(task: Task, slot: _Slot) -> Any:
-    """The slow path: sync functions, retries, breakers and output checks."""
-    breaker = task.breaker
-    if breaker is None:
-        return await _call(task, slot)
-    await breaker.check()  # raises CircuitOpenError: the task gets its default at once
-    try:
-        value = await _call(task, slot)
-    except asyncio.CancelledError:
-        # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
-        await (breaker.record_failure() if slot.timed_out else breaker.release())
-        raise
-    except GraphBubbleUp:  # an interrupt or a hand-off is not the backend failing
-        await breaker.release()
-        raise
-    except Exception:
-        await breaker.record_failure()
-        raise
-    await breaker.record_success()
-    return value
+def build_call(
+    task: Task,
+    hedge_state: HedgeState | None,
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    pool: SyncPool,
+) -> Call:
+    """The task's call chain, outermost first: breaker, output check, retry, hedge, executor.
 
-
-def _call_fn(task: Task, fn: Callable[..., Any], slot: _Slot) -> Any:
-    """One call of ``fn`` (``task.fn`` or a replica), as an awaitable."""
-    if task.executor is not None:
-        kwargs = slot.kwargs
-        # A partial only when something is injected: a Ray method must stay itself to be found.
-        call = functools.partial(fn, **kwargs) if kwargs else fn
-        return run_on(EXECUTORS.resolve(task.executor), call, (slot.state,), task.name)
-    if task.is_async:
-        return fn(slot.state, **slot.kwargs)
-    return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu)
-
-
-def _one_call(task: Task, slot: _Slot) -> Any:
-    """One attempt: a plain call, or a hedged call over the task's replicas."""
-    hedge_state = task.hedge_state
+    Args:
+        hedge_state: The task's hedging and replica record (``None`` without either).
+        sleep: The retry layer's backoff sleep.
+        pool: The workers a sync function runs on.
+    """
+    run_one = _executor(task, pool)
+    call: Callable[[Slot], Awaitable[Any]]
     if hedge_state is None:
-        return _call_fn(task, task.fn, slot)
+        fn = task.fn
 
-    async def call(fn: Any) -> Any:
-        return await _call_fn(task, fn, slot)
+        def call(slot: Slot) -> Awaitable[Any]:
+            return run_one(fn, slot)
 
-    return hedged_call(hedge_state, task.hedge, call)
-
-
-async def _call(task: Task, slot: _Slot) -> Any:
-    if task.retry is None:
-        value = await _one_call(task, slot)
     else:
+        call = _hedged(task, hedge_state, run_one)
+    if task.retry is not None:
+        call = _retried(task, call, sleep)
+    if task.returns == "update" or task.output_type is not None:
+        call = _checked(task, call)
+    if task.breaker is not None:
+        call = _guarded(task.breaker, call)
+    # Every layer is a coroutine function, and so is the bare call of a task that is not
+    # ``Task.plain`` (``run_on``, ``run_in_thread``, ``hedged_call``): what ``create_task`` takes.
+    return cast(Call, call)
 
-        def attempt() -> Any:
-            return _one_call(task, slot)
 
-        value = await call_with_retry(
-            attempt,
-            task.retry,
-            budget=task.timeout,
-            task=task.name,
-            tier=slot.run.tier.name,
-            counter=slot,
+def _executor(task: Task, pool: SyncPool) -> Callable[[Callable[..., Any], Slot], Awaitable[Any]]:
+    """One call of ``fn`` (``task.fn`` or a replica) where the task runs, as an awaitable."""
+    if task.executor is not None:
+        spec, name = task.executor, task.name
+
+        def remote(fn: Callable[..., Any], slot: Slot) -> Awaitable[Any]:
+            kwargs = slot.kwargs
+            # A partial only when something is injected: a Ray method must stay itself.
+            call = functools.partial(fn, **kwargs) if kwargs else fn
+            return run_on(EXECUTORS.resolve(spec), call, (slot.state,), name)
+
+        return remote
+    if task.is_async:
+
+        def direct(fn: Callable[..., Any], slot: Slot) -> Awaitable[Any]:
+            result: Awaitable[Any] = fn(slot.state, **slot.kwargs)
+            return result
+
+        return direct
+
+    def threaded(fn: Callable[..., Any], slot: Slot) -> Awaitable[Any]:
+        return run_in_thread(fn, (slot.state,), slot.kwargs, slot.cpu, pool)
+
+    return threaded
+
+
+def _hedged(
+    task: Task,
+    state: HedgeState,
+    run_one: Callable[[Callable[..., Any], Slot], Awaitable[Any]],
+) -> Callable[[Slot], Awaitable[Any]]:
+    hedge = task.hedge
+
+    def call(slot: Slot) -> Awaitable[Any]:
+        return hedged_call(state, hedge, lambda fn: run_one(fn, slot))
+
+    return call
+
+
+def _retried(
+    task: Task,
+    attempt: Callable[[Slot], Awaitable[Any]],
+    sleep: Callable[[float], Awaitable[None]],
+) -> Call:
+    policy, budget, name = task.retry, task.timeout, task.name
+    assert policy is not None
+
+    async def call(slot: Slot) -> Any:
+        return await call_with_retry(
+            lambda: attempt(slot),
+            policy,
+            budget=budget,
+            task=name,
+            tier=slot.tier,
+            on_attempt=slot.count_attempt,
+            sleep=sleep,
         )
-    if task.returns == "update" and not _is_update(value) and not _root_state(slot):
-        raise InvalidOutputError(task=task.name, expected=dict, got=type(value))
+
+    return call
+
+
+def _checked(task: Task, inner: Callable[[Slot], Awaitable[Any]]) -> Call:
+    """Refuse a value that is not what the task declares (``INVALID_OUTPUT``)."""
+    update = task.returns == "update"
     expected = task.output_type
-    if expected is not None and not isinstance(value, expected):
-        raise InvalidOutputError(
-            task=task.name,
-            expected=expected if isinstance(expected, type) else expected[0],
-            got=type(value),
-        )
-    return value
+    name = task.name
+
+    async def call(slot: Slot) -> Any:
+        value = await inner(slot)
+        if update and not _is_update(value) and not slot.root_state:
+            raise InvalidOutputError(task=name, expected=dict, got=type(value))
+        if expected is not None and not isinstance(value, expected):
+            raise InvalidOutputError(
+                task=name,
+                expected=expected if isinstance(expected, type) else expected[0],
+                got=type(value),
+            )
+        return value
+
+    return call
+
+
+def _guarded(breaker: CircuitBreaker, inner: Callable[[Slot], Awaitable[Any]]) -> Call:
+    """Call through the breaker: refused at once while it is open, its verdict recorded."""
+
+    async def call(slot: Slot) -> Any:
+        await breaker.check()  # raises CircuitOpenError: the task gets its default at once
+        try:
+            value = await inner(slot)
+        except asyncio.CancelledError:
+            # Abandoned at a timeout: a failure. Cancelled as a strategy's loser: no verdict.
+            await (breaker.record_failure() if slot.timed_out else breaker.release())
+            raise
+        except GraphBubbleUp:  # an interrupt or a hand-off is not the backend failing
+            await breaker.release()
+            raise
+        except Exception:
+            await breaker.record_failure()
+            raise
+        await breaker.record_success()
+        return value
+
+    return call
 
 
 async def raise_later(exc: Exception) -> Any:

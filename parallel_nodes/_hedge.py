@@ -13,7 +13,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.errors import GraphBubbleUp
 
@@ -25,7 +25,7 @@ from ._values import coerce_seconds
 __all__ = ["Hedge", "HedgeState", "hedged_call"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, init=False)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Hedge:
     """When to send a second attempt of a slow call.
 
@@ -34,38 +34,41 @@ class Hedge:
         0.1
     """
 
-    delay: float | None
+    delay: float | None = None
     """Seconds before the hedge; ``None`` uses the task's observed ``quantile`` latency."""
-    quantile: float
+    quantile: float = 0.95
     """With ``delay=None``: which latency quantile triggers the hedge."""
-    budget: float
+    budget: float = 0.1
     """At most this share of calls may be hedges (0.1 = 10%). Twice the share a p95 trigger
     fires on: a budget equal to it runs dry in bursts, and the stragglers it is for go
     unhedged. The calls actually hedged stay near ``1 - quantile``."""
-    min_samples: int
+    min_samples: int = 20
     """With ``delay=None``: no hedging until this many latencies were observed."""
 
-    def __init__(
-        self,
-        *,
-        delay: float | timedelta | None = None,
-        quantile: float = 0.95,
-        budget: float = 0.1,
-        min_samples: int = 20,
-    ) -> None:
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts; __post_init__ normalises it to the fields' types.
+        def __init__(
+            self,
+            *,
+            delay: float | timedelta | None = None,
+            quantile: float = 0.95,
+            budget: float = 0.1,
+            min_samples: int = 20,
+        ) -> None: ...
+
+    def __post_init__(self) -> None:
+        quantile, budget, min_samples = self.quantile, self.budget, self.min_samples
         if not (isinstance(quantile, float | int) and 0 < quantile < 1):
             raise ConfigError("hedge.quantile", f"must be between 0 and 1, got {quantile!r}")
         if not (isinstance(budget, float | int) and 0 < budget <= 1 and math.isfinite(budget)):
             raise ConfigError("hedge.budget", f"must be in (0, 1], e.g. 0.05, got {budget!r}")
         if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1:
             raise ConfigError("hedge.min_samples", "must be a positive integer")
-        setattr_ = object.__setattr__
-        setattr_(
-            self, "delay", None if delay is None else coerce_seconds(delay, field="hedge.delay")
-        )
-        setattr_(self, "quantile", float(quantile))
-        setattr_(self, "budget", float(budget))
-        setattr_(self, "min_samples", min_samples)
+        delay = self.delay
+        if delay is not None:  # normalising a frozen value
+            object.__setattr__(self, "delay", coerce_seconds(delay, field="hedge.delay"))
+        object.__setattr__(self, "quantile", float(quantile))
+        object.__setattr__(self, "budget", float(budget))
 
 
 class HedgeState:

@@ -22,6 +22,7 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from ._engine import Engine
 from ._errors import ConfigError
 from ._observe import TierObserver
 from ._results import TierResult
@@ -193,6 +194,7 @@ def parallel_node(
     mode: str = "default",
     meta_key: str | None = META_KEY,
     observers: tuple[TierObserver, ...] | None = None,
+    engine: Engine | None = None,
 ) -> ParallelNode:
     """Make a LangGraph node that runs ``tier`` and writes each task's value to state.
 
@@ -201,7 +203,8 @@ def parallel_node(
         mode: The metrics label for this graph (declared in code).
         meta_key: The state key for the tier's record (see ``ParallelState``); ``None`` writes
             no record.
-        observers: Observers for this node; ``None`` means the process-wide defaults.
+        observers: Observers for this node instead of the engine's; ``()`` for none.
+        engine: What runs the tier (see ``run_tier``); ``None``: the default engine.
 
     Returns:
         A node for ``StateGraph.add_node``, for the sync API (``graph.invoke``) and the async
@@ -226,7 +229,9 @@ def parallel_node(
     name = tier.name
 
     async def node(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
-        result = await run_tier(tier, state, runtime, mode=mode, observers=observer_tuple)
+        result = await run_tier(
+            tier, state, runtime, engine=engine, mode=mode, observers=observer_tuple
+        )
         return state_update(result, meta_key, tier)
 
     subgraph = _subgraph_of(tier)

@@ -1,22 +1,16 @@
-"""The observer hook: how metrics, logs and UIs learn what a tier run did."""
+"""The observer hook: how metrics, logs and UIs learn what a tier run did.
+
+An engine holds its observers (``Engine.observers``); a run may be given its own.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from ._results import TaskResult, TierResult
 
-__all__ = [
-    "TierObserver",
-    "get_default_observers",
-    "notify_cancelled",
-    "notify_task",
-    "notify_tier",
-    "set_default_observers",
-]
+__all__ = ["TierObserver", "notify_cancelled", "notify_task", "notify_tier"]
 
 _log = logging.getLogger("parallel_nodes")
 
@@ -34,45 +28,6 @@ class TierObserver(Protocol):
 
     def on_tier_finished(self, result: TierResult) -> None:
         """A tier run ended."""
-
-
-_defaults: tuple[TierObserver, ...] | None = None
-
-
-def _load_defaults() -> tuple[TierObserver, ...]:
-    if os.environ.get("PARALLEL_NODES_METRICS", "1").strip().lower() in ("0", "false", "no"):
-        return ()
-    # Why a package-relative import, resolved on first use: the metrics are our own subpackage
-    # (prometheus-client is a core dependency), and a lookup by bare name would import whatever
-    # `monitoring` module an application keeps beside its script. Deferred so that importing
-    # `parallel_nodes` does not register metrics nobody asked for.
-    from .monitoring import default_observer
-
-    observer: TierObserver = default_observer()
-    return (observer,)
-
-
-def get_default_observers() -> tuple[TierObserver, ...]:
-    """The observers a run uses when it is given none: the Prometheus metrics, unless switched off.
-
-    Switch them off with ``set_default_observers(())`` or ``PARALLEL_NODES_METRICS=0``.
-    """
-    global _defaults
-    if _defaults is None:
-        _defaults = _load_defaults()
-    return _defaults
-
-
-def set_default_observers(observers: Iterable[TierObserver]) -> None:
-    """Replace the process-wide default observers (``()`` turns instrumentation off)."""
-    global _defaults
-    items = tuple(observers)
-    for i, obs in enumerate(items):
-        if not isinstance(obs, TierObserver):
-            raise TypeError(
-                f"observers[{i}]: {type(obs).__name__} lacks on_task_finished/on_tier_finished"
-            )
-    _defaults = items
 
 
 def notify_task(

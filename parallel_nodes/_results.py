@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["TaskResult", "TaskStatus", "TierResult"]
+__all__ = ["EndReason", "TaskResult", "TaskStatus", "TierResult"]
 
 
 class TaskStatus(StrEnum):
@@ -20,6 +20,27 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
     CIRCUIT_OPEN = "circuit_open"
     INVALID_OUTPUT = "invalid_output"
+
+
+class EndReason(StrEnum):
+    """Why the scheduler ended a task that had not ended on its own.
+
+    Its value is what ``TaskTimeoutError.deadline`` reports for the three timeouts.
+    """
+
+    TASK = "task"
+    """The task's own timeout fired."""
+    TIER = "tier"
+    """The tier's deadline fired."""
+    IDLE = "idle"
+    """The task went silent for its ``TimeoutPolicy.idle_timeout``."""
+    STRATEGY = "strategy"
+    """The tier's strategy was satisfied: the task lost, it did not fail."""
+
+    @property
+    def timed_out(self) -> bool:
+        """Whether a budget ran out (the task times out), rather than a strategy ending it."""
+        return self is not EndReason.STRATEGY
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.types import RetryPolicy
@@ -21,11 +21,7 @@ from tenacity import (
 
 from ._errors import TaskTimeoutError
 
-__all__ = ["AttemptCounter", "call_with_retry", "should_retry"]
-
-
-class AttemptCounter(Protocol):
-    attempts: int
+__all__ = ["call_with_retry", "should_retry"]
 
 
 def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
@@ -68,13 +64,16 @@ async def call_with_retry(
     budget: float,
     task: str,
     tier: str,
-    counter: AttemptCounter,
+    on_attempt: Callable[[int], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Any:
     """Call ``attempt`` until it succeeds, the policy gives up, or the budget is spent.
 
     The budget is split, not reset: each attempt gets the time left divided by the attempts
     left, and a backoff sleep that would cross the budget ends the retries.
+
+    Args:
+        on_attempt: Told each attempt's number (from 1) as it starts.
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -94,7 +93,8 @@ async def call_with_retry(
     result: Any = None
     async for try_state in retrying:
         n = try_state.retry_state.attempt_number
-        counter.attempts = n
+        if on_attempt is not None:
+            on_attempt(n)
         with try_state:
             now = loop.time()
             share = max(end - now, 0.0) / (max_attempts - n + 1)

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 
 from langgraph.types import RetryPolicy, TimeoutPolicy
 
-from ._balance import BalanceStrategy
+from ._balance import BalanceStrategy, OutlierDetection
 from ._breaker import CircuitBreaker
 from ._errors import ConfigError
 from ._executors import check_executor
-from ._hedge import Hedge, HedgeState
+from ._hedge import Hedge
 from ._values import coerce_seconds
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
-    from ._balance import OutlierDetection
 
 __all__ = ["MISSING", "Task", "coerce_seconds", "injections"]
 
@@ -130,7 +130,7 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Task:
     """One unit of work in a tier, with its own timeout, retries and safe default.
 
@@ -142,161 +142,220 @@ class Task:
     it returns is awaited. A task that ``depends_on`` others receives a
     copy of the state with each dependency's value under that dependency's output key.
 
+    A task is a frozen value: ``dataclasses.replace(task, timeout=5.0)`` makes a changed copy,
+    and two tasks built alike are equal. What a task's runs change (its hedging record, its
+    replicas' loads) lives in the ``Engine`` that runs it.
+
     Example:
+        >>> import dataclasses
         >>> async def search(state):
         ...     return ["doc about " + state["question"]]
         >>> task = Task("rag", search, timeout=2.0, default_factory=list)
         >>> task.timeout
         2.0
+        >>> dataclasses.replace(task, timeout=5.0).timeout
+        5.0
     """
 
     name: str
     """Unique name in its tier; also the metric label, so declare it in code."""
     fn: Callable[..., Any]
     """The work: ``fn(state)``, ``fn(state, runtime)``, ``fn(state, config=...)``..., async or
-    sync."""
+    sync (a ``Runnable`` is called through its ``ainvoke``)."""
+    _: KW_ONLY
     timeout: float
     """Seconds for all attempts together (retries share it, they never reset it): the number
-    given, or a ``TimeoutPolicy``'s ``run_timeout``."""
-    idle_timeout: float | None
-    """From a ``TimeoutPolicy``: seconds the task may go without a ``runtime.heartbeat()``
-    (or, under ``refresh_on="auto"``, streamed output) before it is abandoned."""
-    refresh_on: str
-    """From a ``TimeoutPolicy``: ``"auto"`` (heartbeats and streamed output refresh the idle
-    timer) or ``"heartbeat"`` (heartbeats only)."""
-    default: Any
-    """The value used when the task fails, times out, or is disabled."""
-    default_factory: Callable[[], Any] | None
+    or ``timedelta`` given, or a ``TimeoutPolicy``'s ``run_timeout``."""
+    idle_timeout: float | None = None
+    """Seconds the task may go without a ``runtime.heartbeat()`` (or, under
+    ``refresh_on="auto"``, streamed output) before it is abandoned; a ``TimeoutPolicy``'s."""
+    refresh_on: str = "auto"
+    """``"auto"`` (heartbeats and streamed output refresh the idle timer) or ``"heartbeat"``
+    (heartbeats only); a ``TimeoutPolicy``'s."""
+    default: Any = MISSING
+    """The value used when the task fails, times out, or is disabled (``MISSING``: none given,
+    so such a task writes nothing; ``None`` is its value)."""
+    default_factory: Callable[[], Any] | None = None
     """Makes a fresh default each run, so a mutable default is never shared."""
-    enabled: bool
+    enabled: bool = True
     """A disabled task is skipped and gets its default."""
-    depends_on: tuple[str, ...]
+    depends_on: tuple[str, ...] = ()
     """Names of tasks in the same tier that must finish first."""
-    output_key: str
+    output_key: str = ""
     """The state key the value is written to; the task's name by default."""
-    retry: RetryPolicy | None
+    retry: RetryPolicy | None = None
     """LangGraph's ``RetryPolicy``; attempts share the task's timeout."""
-    required: bool
+    required: bool = True
     """For the good-enough strategy: whether the tier waits for this task."""
-    output_type: type | tuple[type, ...] | None
+    output_type: type | tuple[type, ...] | None = None
     """When set, a value of another type counts as ``INVALID_OUTPUT`` and gets the default."""
-    breaker: CircuitBreaker | None
+    breaker: CircuitBreaker | None = None
     """A circuit breaker (shareable across tasks and, with Redis, processes); while it is open
     the task is not called and gets its default with status ``CIRCUIT_OPEN``."""
-    hedge: Hedge | None
+    hedge: Hedge | None = None
     """Send a second attempt when the first is slow (see ``Hedge``)."""
-    replicas: tuple[Callable[..., Any], ...]
+    replicas: tuple[Callable[..., Any], ...] = ()
     """Equivalent callables to spread calls over (``fn`` is the first); hedges go elsewhere."""
-    returns: str
+    balance: BalanceStrategy = BalanceStrategy.ROUND_ROBIN
+    """How calls are spread over ``fn`` and its replicas: ``"round_robin"``,
+    ``"least_loaded"``, ``"fastest"`` or ``"weighted"``."""
+    returns: str = "value"
     """``"value"``: the return value goes to ``output_key``. ``"update"``: the task returns
     what a LangGraph node returns (a dict update, a ``Command``, a list of them, or ``None``),
     and ``parallel_node`` applies it as the node's own update."""
-    has_default: bool
-    """Whether a default was given; without one, a task that degrades writes nothing."""
-    on_error: str
+    on_error: str = "default"
     """``"default"``: a task that fails or times out gets its default and the tier goes on.
     ``"raise"``: its error (after its retries) ends the tier as it would end a plain node, so
     the graph's own ``retry_policy``, error handling or failure applies; the tier's other tasks
     are cancelled. For a node moved into a tier that must fail as it did."""
-    executor: Any
+    executor: Any = None
     """Where ``fn`` runs: ``None`` (the event loop, or a worker thread for sync functions),
     ``"thread"``, ``"process"``, ``"ray"``, a Ray actor handle, any
     ``concurrent.futures.Executor`` (Dask's ``client.get_executor()``), or an ``Executor``."""
-    hedge_state: HedgeState | None = field(repr=False)
-    """The task's latency sketch, call counts and replica loads (``None`` without hedging)."""
-    inject: tuple[tuple[str, str, bool], ...] = field(repr=False)
+    outlier: OutlierDetection | None = None
+    """Ejects a replica that fails or slows down (needs ``replicas``)."""
+    has_default: bool = field(init=False, repr=False, compare=False)
+    """Whether a default was given; without one, a task that degrades writes nothing."""
+    inject: tuple[tuple[str, str, bool], ...] = field(init=False, repr=False, compare=False)
     """``(parameter, source, has_default)`` for what ``fn`` takes besides the state."""
-    is_async: bool = field(repr=False)
+    is_async: bool = field(init=False, repr=False, compare=False)
+    """Whether ``fn`` is a coroutine function (else it runs in a worker thread)."""
+    plain: bool = field(init=False, repr=False, compare=False)
+    """Whether a call is just ``fn(state)`` on the loop: async, and no retry, breaker, hedge,
+    replicas, executor or output check (the scheduler's fast path)."""
 
-    def __init__(
-        self,
-        name: str,
-        fn: Callable[..., Any] | Runnable[Any, Any],
-        *,
-        timeout: float | timedelta | TimeoutPolicy,
-        default: Any = MISSING,
-        default_factory: Callable[[], Any] | None = None,
-        enabled: bool = True,
-        depends_on: Sequence[str] = (),
-        output_key: str | None = None,
-        retry: RetryPolicy | None = None,
-        required: bool = True,
-        output_type: type | tuple[type, ...] | None = None,
-        breaker: CircuitBreaker | None = None,
-        hedge: Hedge | None = None,
-        replicas: Sequence[Callable[..., Any]] = (),
-        balance: str = "round_robin",
-        returns: str = "value",
-        on_error: str = "default",
-        executor: Any = None,
-        outlier: OutlierDetection | None = None,
-    ) -> None:
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts; __post_init__ normalises it to the fields' types.
+        def __init__(
+            self,
+            name: str,
+            fn: Callable[..., Any] | Runnable[Any, Any],
+            *,
+            timeout: float | timedelta | TimeoutPolicy,
+            idle_timeout: float | timedelta | None = None,
+            refresh_on: str = "auto",
+            default: Any = MISSING,
+            default_factory: Callable[[], Any] | None = None,
+            enabled: bool = True,
+            depends_on: Sequence[str] = (),
+            output_key: str | None = None,
+            retry: RetryPolicy | None = None,
+            required: bool = True,
+            output_type: type | tuple[type, ...] | None = None,
+            breaker: CircuitBreaker | None = None,
+            hedge: Hedge | None = None,
+            replicas: Sequence[Callable[..., Any]] = (),
+            balance: str = "round_robin",
+            returns: str = "value",
+            on_error: str = "default",
+            executor: Any = None,
+            outlier: OutlierDetection | None = None,
+        ) -> None: ...
+
+    def __post_init__(self) -> None:
+        name = self.name
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(
                 "name", f"must be a Python identifier such as 'rag_retrieval', got {name!r}"
             )
+        set_ = functools.partial(object.__setattr__, self)  # normalising a frozen value
+        fn: Any = self.fn
         if not callable(fn) and hasattr(fn, "ainvoke"):  # a Runnable: a compiled graph, a chain
             fn = fn.ainvoke
-        fn = cast("Callable[..., Any]", fn)
+            set_("fn", fn)
         if not callable(fn):
             raise ConfigError(f"{name}.fn", f"must be callable, got {type(fn).__name__}")
-        if returns not in ("value", "update"):
-            raise ConfigError(f"{name}.returns", f"must be 'value' or 'update', got {returns!r}")
-        if on_error not in ("default", "raise"):
-            raise ConfigError(f"{name}.on_error", f"must be 'default' or 'raise', got {on_error!r}")
-        if on_error == "raise" and (default is not MISSING or default_factory is not None):
+        self._check_shape()
+        inject = injections(name, fn)
+        self._check_replicas(inject)
+        self._set_timeouts()
+        set_("depends_on", tuple(self.depends_on))
+        set_("replicas", tuple(self.replicas))
+        set_("output_key", self.output_key or name)
+        set_("enabled", bool(self.enabled))
+        set_("required", bool(self.required))
+        set_("has_default", self.default is not MISSING or self.default_factory is not None)
+        set_("inject", inject)
+        is_async = _is_async(fn)
+        set_("is_async", is_async)
+        set_(
+            "plain",
+            is_async
+            and self.retry is None
+            and self.output_type is None
+            and self.breaker is None
+            and self.hedge is None
+            and not self.replicas
+            and self.executor is None
+            and self.returns == "value",
+        )
+
+    def _check_shape(self) -> None:
+        """What the task returns, does on error, and falls back to."""
+        name, default, factory = self.name, self.default, self.default_factory
+        if self.returns not in ("value", "update"):
+            raise ConfigError(
+                f"{name}.returns", f"must be 'value' or 'update', got {self.returns!r}"
+            )
+        if self.on_error not in ("default", "raise"):
+            raise ConfigError(
+                f"{name}.on_error", f"must be 'default' or 'raise', got {self.on_error!r}"
+            )
+        if self.on_error == "raise" and (default is not MISSING or factory is not None):
             raise ConfigError(
                 f"{name}.on_error", "a task that raises its errors never uses a default; drop one"
             )
-        if returns == "update" and output_type is not None:
+        if self.returns == "update" and self.output_type is not None:
             raise ConfigError(f"{name}.output_type", "does not apply to returns='update'")
-        inject = injections(name, fn)
-        if default is not MISSING and default_factory is not None:
+        if default is not MISSING and factory is not None:
             raise ConfigError(f"{name}.default", "pass default or default_factory, not both")
-        if default_factory is not None and not callable(default_factory):
+        if factory is not None and not callable(factory):
             raise ConfigError(f"{name}.default_factory", "must be a zero-argument callable")
-        if isinstance(depends_on, str):
+        if isinstance(self.depends_on, str):
             raise ConfigError(
-                f"{name}.depends_on", f"must be a sequence of names, e.g. ({depends_on!r},)"
+                f"{name}.depends_on", f"must be a sequence of names, e.g. ({self.depends_on!r},)"
             )
+        retry = self.retry
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ConfigError(f"{name}.retry", "must be a langgraph.types.RetryPolicy")
         if retry is not None and retry.max_attempts < 1:
             raise ConfigError(f"{name}.retry.max_attempts", "must be at least 1")
-        if output_key is not None and (not isinstance(output_key, str) or not output_key):
+        key = self.output_key
+        if key is not None and not isinstance(key, str):
             raise ConfigError(f"{name}.output_key", "must be a non-empty string")
-        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+        if self.breaker is not None and not isinstance(self.breaker, CircuitBreaker):
             raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
-        extra = tuple(replicas)
+        check_executor(self.executor, field=f"{name}.executor")
+
+    def _check_replicas(self, inject: tuple[tuple[str, str, bool], ...]) -> None:
+        """Replicas, hedging and balancing: replicas must be interchangeable with ``fn``."""
+        name, extra = self.name, tuple(self.replicas)
         if any(not callable(r) for r in extra):
             raise ConfigError(f"{name}.replicas", "must be callables like fn")
-        if any(_is_async(r) != _is_async(fn) for r in extra):
+        if any(_is_async(r) != _is_async(self.fn) for r in extra):
             raise ConfigError(f"{name}.replicas", "must all be async, or all sync, like fn")
         if any(injections(name, r) != inject for r in extra):
             raise ConfigError(f"{name}.replicas", "must take the same parameters as fn")
-        hedge_state = None
+        outlier = self.outlier
         if outlier is not None and not extra:
             raise ConfigError(f"{name}.outlier", "ejects replicas: pass replicas=[...] too")
-        if hedge is not None or extra:
-            if hedge is not None and not isinstance(hedge, Hedge):
-                raise ConfigError(f"{name}.hedge", "must be a parallel_nodes.Hedge")
-            try:
-                strategy = BalanceStrategy(balance)
-            except ValueError:
-                raise ConfigError(
-                    f"{name}.balance",
-                    "must be 'round_robin', 'least_loaded', 'fastest' or 'weighted'",
-                ) from None
-            hedge_state = HedgeState(hedge, (fn, *extra), strategy, outlier)
-        setattr_ = object.__setattr__
-        setattr_(self, "hedge", hedge)
-        setattr_(self, "replicas", extra)
-        setattr_(self, "hedge_state", hedge_state)
-        setattr_(self, "breaker", breaker)
-        setattr_(self, "name", name)
-        setattr_(self, "fn", fn)
-        idle_timeout: float | None = None
-        refresh_on = "auto"
+        if outlier is not None and not isinstance(outlier, OutlierDetection):
+            raise ConfigError(f"{name}.outlier", f"must be an OutlierDetection, got {outlier!r}")
+        if self.hedge is not None and not isinstance(self.hedge, Hedge):
+            raise ConfigError(f"{name}.hedge", "must be a parallel_nodes.Hedge")
+        try:
+            object.__setattr__(self, "balance", BalanceStrategy(self.balance))
+        except ValueError:
+            raise ConfigError(
+                f"{name}.balance",
+                "must be 'round_robin', 'least_loaded', 'fastest' or 'weighted'",
+            ) from None
+
+    def _set_timeouts(self) -> None:
+        """``timeout`` as seconds; a ``TimeoutPolicy`` gives ``idle_timeout`` and
+        ``refresh_on`` too."""
+        name, timeout, idle = self.name, cast(Any, self.timeout), cast(Any, self.idle_timeout)
+        refresh_on = self.refresh_on
         if isinstance(timeout, TimeoutPolicy):
             try:
                 policy = TimeoutPolicy.coerce(timeout)
@@ -308,27 +367,20 @@ class Task:
                     "a TimeoutPolicy needs a run_timeout too, e.g. "
                     "TimeoutPolicy(run_timeout=30, idle_timeout=5)",
                 )
-            timeout = cast(float, policy.run_timeout)
-            idle_timeout = cast("float | None", policy.idle_timeout)
-            refresh_on = policy.refresh_on
-        setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
-        setattr_(self, "idle_timeout", idle_timeout)
-        setattr_(self, "refresh_on", refresh_on)
-        setattr_(self, "default", None if default is MISSING else default)
-        setattr_(self, "default_factory", default_factory)
-        setattr_(self, "enabled", bool(enabled))
-        setattr_(self, "depends_on", tuple(depends_on))
-        setattr_(self, "output_key", output_key or name)
-        setattr_(self, "retry", retry)
-        setattr_(self, "required", bool(required))
-        setattr_(self, "output_type", output_type)
-        setattr_(self, "returns", returns)
-        setattr_(self, "has_default", default is not MISSING or default_factory is not None)
-        setattr_(self, "on_error", on_error)
-        setattr_(self, "inject", inject)
-        setattr_(self, "is_async", _is_async(fn))
-        check_executor(executor, field=f"{name}.executor")
-        setattr_(self, "executor", executor)
+            if idle is not None:
+                raise ConfigError(
+                    f"{name}.idle_timeout", "give it in the TimeoutPolicy, or give no policy"
+                )
+            timeout, idle, refresh_on = policy.run_timeout, policy.idle_timeout, policy.refresh_on
+        if refresh_on not in ("auto", "heartbeat"):
+            raise ConfigError(
+                f"{name}.refresh_on", f"must be 'auto' or 'heartbeat', got {refresh_on!r}"
+            )
+        object.__setattr__(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
+        if idle is not None:
+            idle = coerce_seconds(idle, field=f"{name}.idle_timeout")
+        object.__setattr__(self, "idle_timeout", idle)
+        object.__setattr__(self, "refresh_on", refresh_on)
 
     @property
     def takes_runtime(self) -> bool:
@@ -341,5 +393,7 @@ class Task:
         if factory is not None:
             return factory()
         default = self.default
+        if default is MISSING:
+            return None
         # Task(default=[]) would otherwise hand every run, and every Send, the same list.
         return copy.copy(default) if type(default) in _MUTABLE else default

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["pool_saturated", "run_in_thread", "thread_count"]
+__all__ = ["SyncPool", "run_in_thread", "shared_pool"]
 
 _MAX_WORKERS = 256
 _IDLE_SECONDS = 2.0  # an idle worker exits after this, so a burst's threads do not stay forever
@@ -44,8 +44,12 @@ def _set_exception(fut: asyncio.Future[Any], exc: BaseException) -> None:
         fut.set_exception(exc)
 
 
-class _DaemonPool:
-    """Workers that wait on one queue; the counts change only under one lock.
+class SyncPool:
+    """Daemon workers that wait on one queue; the counts change only under one lock.
+
+    Args:
+        max_workers: The cap: past it, calls wait for a worker to come back.
+        idle_seconds: An idle worker exits after this.
 
     ``_queued`` counts jobs put and not yet taken, ``_idle`` the workers waiting for one. A job is
     put under the lock, so a worker that times out while ``_queued`` is 0 can leave without
@@ -54,7 +58,10 @@ class _DaemonPool:
     a burst the pool could believe in workers that had gone, and every later job waited forever.)
     """
 
-    def __init__(self, max_workers: int) -> None:
+    def __init__(
+        self, max_workers: int = _MAX_WORKERS, *, idle_seconds: float = _IDLE_SECONDS
+    ) -> None:
+        self._idle_seconds = idle_seconds
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()  # real threads race here; the event loop does not help
         self._idle = 0
@@ -64,7 +71,18 @@ class _DaemonPool:
 
     @property
     def threads(self) -> int:
+        """How many worker threads exist (idle or busy)."""
         return self._threads
+
+    @property
+    def busy(self) -> int:
+        """Workers running a function."""
+        return max(0, self._threads - self._idle)
+
+    @property
+    def blocked(self) -> int:
+        """Calls waiting for a worker (every worker busy at the cap)."""
+        return max(0, self._queued - self._idle)
 
     @property
     def saturated(self) -> bool:
@@ -87,7 +105,7 @@ class _DaemonPool:
             with self._lock:
                 self._idle += 1
             try:
-                job = self._jobs.get(timeout=_IDLE_SECONDS)
+                job = self._jobs.get(timeout=self._idle_seconds)
             except queue.Empty:
                 with self._lock:
                     self._idle -= 1
@@ -130,7 +148,18 @@ def _deliver(
         loop.call_soon_threadsafe(setter, fut, payload)
 
 
-_POOL = _DaemonPool(_MAX_WORKERS)
+_shared: SyncPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> SyncPool:
+    """The process's pool: the default engine's, and the named ``"loop"`` and ``"thread"``
+    executors'. Made on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SyncPool()
+        return _shared
 
 
 async def run_in_thread(
@@ -138,6 +167,7 @@ async def run_in_thread(
     args: tuple[Any, ...],
     kwargs: dict[str, Any] | None = None,
     cpu: list[float] | None = None,
+    pool: SyncPool | None = None,
 ) -> Any:
     """Run a sync ``fn(*args, **kwargs)`` in a daemon worker, with the caller's context
     variables. An awaitable it returns is awaited here, on the caller's loop.
@@ -147,21 +177,14 @@ async def run_in_thread(
     Args:
         cpu: When given, a one-item list the call adds its CPU seconds to, measured in the
             worker with ``time.thread_time()``.
+        pool: The workers to use; the process's shared pool by default.
     """
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[Any] = loop.create_future()
-    _POOL.submit((loop, fut, contextvars.copy_context(), fn, args, kwargs or {}, cpu))
+    (pool or shared_pool()).submit(
+        (loop, fut, contextvars.copy_context(), fn, args, kwargs or {}, cpu)
+    )
     value = await fut
     if inspect.isawaitable(value):  # `lambda s: client.aget(s)`: a sync callable, async work
         value = await value
     return value
-
-
-def pool_saturated() -> bool:
-    """Whether every sync worker is busy at the cap, so new sync tasks wait for one."""
-    return _POOL.saturated
-
-
-def thread_count() -> int:
-    """How many worker threads exist (idle or busy)."""
-    return _POOL.threads

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ._errors import ConfigError
-from ._strategy import ALL, Strategy, StrategyKind
+from ._strategy import ALL, Strategy
 from ._task import Task
 from ._values import coerce_seconds
 
@@ -51,13 +53,14 @@ def _topological_order(
     return tuple(order), tuple(tuple(d) for d in dependents)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Tier:
     """Tasks that run at once, under one deadline.
 
     At the deadline every unfinished task gets its default, and the tier returns what finished.
     ``parallel=False`` runs the same tasks one after another, in dependency order, with the same
-    results, defaults and deadline: the rollback switch.
+    results, defaults and deadline: the rollback switch. A tier is a frozen value:
+    ``dataclasses.replace(tier, timeout=3.0)`` makes a changed copy.
 
     Example:
         >>> tier = Tier("retrieval", [Task("a", lambda s: 1, timeout=1.0)], timeout=2.0)
@@ -69,25 +72,17 @@ class Tier:
     """The tier's name; also a metric label."""
     tasks: tuple[Task, ...]
     """The tasks, in declared order."""
+    _: KW_ONLY
     timeout: float
     """The deadline for the whole tier, in seconds."""
-    parallel: bool
+    parallel: bool = True
     """``False`` runs the tasks one at a time."""
-    enabled: bool
+    enabled: bool = True
     """A disabled tier skips every task; each gets its default."""
-    strategy: Strategy
+    strategy: Strategy = ALL
     """When the tier may return early (``ALL`` waits for every task)."""
-    max_concurrency: int
-    """How many tasks may run at once (1 when ``parallel=False``)."""
-    order: tuple[int, ...] = field(repr=False)
-    """Indexes of ``tasks`` in a dependency-respecting order."""
-    dependents: tuple[tuple[int, ...], ...] = field(repr=False)
-    """For each task, the indexes of the tasks that depend on it."""
-    dependency_keys: tuple[tuple[tuple[str, str], ...], ...] = field(repr=False)
-    """For each task, its dependencies' ``(name, output_key)`` pairs."""
-    has_dependencies: bool = field(repr=False)
-    has_sync: bool = field(repr=False)
-    """Whether any task is sync: such a tier measures CPU time to keep its speedup honest."""
+    max_concurrency: int | None = None
+    """How many tasks may run at once (``None``: all of them)."""
     durable: bool = False
     """Keep each finished task's value in the graph's store until the tier returns, so a run
     resumed after a crash re-runs only the tasks that had not finished. Needs a checkpointer
@@ -96,20 +91,39 @@ class Tier:
     """Send a ``task_started`` and a ``task_finished`` event per task to LangGraph's ``custom``
     stream (``stream_mode="custom"``). Off by default: a node moved into a tier then streams
     exactly what it streamed as a plain node."""
+    limit: int = field(init=False, repr=False, compare=False)
+    """How many tasks run at once: ``max_concurrency``, at most the task count, 1 when
+    ``parallel=False``."""
+    order: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """Indexes of ``tasks`` in a dependency-respecting order."""
+    dependents: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
+    """For each task, the indexes of the tasks that depend on it."""
+    dependency_keys: tuple[tuple[tuple[str, str], ...], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    """For each task, its dependencies' ``(name, output_key)`` pairs."""
+    has_dependencies: bool = field(init=False, repr=False, compare=False)
+    has_sync: bool = field(init=False, repr=False, compare=False)
+    """Whether any task is sync: such a tier measures CPU time to keep its speedup honest."""
 
-    def __init__(
-        self,
-        name: str,
-        tasks: Iterable[Task],
-        *,
-        timeout: float | timedelta,
-        parallel: bool = True,
-        enabled: bool = True,
-        strategy: Strategy = ALL,
-        max_concurrency: int | None = None,
-        durable: bool = False,
-        stream_events: bool = False,
-    ) -> None:
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts; __post_init__ normalises it to the fields' types.
+        def __init__(
+            self,
+            name: str,
+            tasks: Iterable[Task],
+            *,
+            timeout: float | timedelta,
+            parallel: bool = True,
+            enabled: bool = True,
+            strategy: Strategy = ALL,
+            max_concurrency: int | None = None,
+            durable: bool = False,
+            stream_events: bool = False,
+        ) -> None: ...
+
+    def __post_init__(self) -> None:
+        name, tasks, strategy = self.name, self.tasks, self.strategy
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError("name", f"must be a Python identifier such as 'tier1', got {name!r}")
         if isinstance(tasks, Task):
@@ -134,35 +148,26 @@ class Tier:
             raise ConfigError(
                 f"{name}.strategy", "must be ALL, FIRST_SUCCESS, RACE, quorum(k) or good_enough(s)"
             )
-        if strategy.kind is StrategyKind.QUORUM and strategy.k > len(items):
+        if strategy.needs > len(items):
             raise ConfigError(
-                f"{name}.strategy", f"quorum({strategy.k}) needs at least {strategy.k} tasks"
+                f"{name}.strategy", f"{strategy!r} needs at least {strategy.needs} tasks"
             )
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency < 1
-        ):
+        cap = self.max_concurrency
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
             raise ConfigError(f"{name}.max_concurrency", "must be a positive integer or None")
-        limit = len(items) if max_concurrency is None else min(max_concurrency, len(items))
-        setattr_ = object.__setattr__
-        setattr_(self, "name", name)
-        setattr_(self, "tasks", items)
-        setattr_(self, "strategy", strategy)
-        setattr_(self, "max_concurrency", limit if parallel else 1)
-        setattr_(self, "timeout", coerce_seconds(timeout, field=f"{name}.timeout"))
-        setattr_(self, "parallel", bool(parallel))
-        setattr_(self, "enabled", bool(enabled))
-        setattr_(self, "durable", bool(durable))
-        setattr_(self, "stream_events", bool(stream_events))
+        set_ = functools.partial(object.__setattr__, self)  # normalising a frozen value
+        set_("tasks", items)
+        set_("timeout", coerce_seconds(self.timeout, field=f"{name}.timeout"))
+        for flag in ("parallel", "enabled", "durable", "stream_events"):
+            set_(flag, bool(getattr(self, flag)))
+        set_("limit", (len(items) if cap is None else min(cap, len(items))) if self.parallel else 1)
         order, dependents = _topological_order(items, name)
-        setattr_(self, "order", order)
-        setattr_(self, "dependents", dependents)
+        set_("order", order)
+        set_("dependents", dependents)
         output_keys = {t.name: t.output_key for t in items}
-        setattr_(
-            self,
+        set_(
             "dependency_keys",
             tuple(tuple((d, output_keys[d]) for d in t.depends_on) for t in items),
         )
-        setattr_(self, "has_dependencies", any(t.depends_on for t in items))
-        setattr_(self, "has_sync", any(not t.is_async for t in items))
+        set_("has_dependencies", any(t.depends_on for t in items))
+        set_("has_sync", any(not t.is_async for t in items))

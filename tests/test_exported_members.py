@@ -123,7 +123,7 @@ _PRIVATE_FIRST = """\
 import json, traceback
 from parallel_nodes._errors import TaskTimeoutError  # never through the package
 from parallel_nodes._results import TierResult
-from parallel_nodes._run import straggler_count
+from parallel_nodes._engine import straggler_count
 error = TaskTimeoutError(task="rag", tier="t", timeout=1.0, elapsed=1.0, attempt=1)
 print(json.dumps({
     "modules": [TaskTimeoutError.__module__, TierResult.__module__, straggler_count.__module__],

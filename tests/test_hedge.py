@@ -1,17 +1,20 @@
 """Hedged requests and replicas: the tail shrinks, the extra calls stay within budget, the
-loser is cancelled, and a hedge goes to another replica."""
+loser is cancelled, and a hedge goes to another replica.
+
+The async ones run on virtual time (``tests/_virtual.py``): 600 tier runs with a heavy tail,
+measured exactly, in the CPU time they need."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import random
 from typing import Any
 
 import pytest
 
-from parallel_nodes import Hedge, Task, TaskStatus, Tier, run_tier
+from parallel_nodes import Engine, Hedge, Task, TaskStatus, Tier, run_tier
 from parallel_nodes.errors import ConfigError
+from tests._virtual import virtual_time
 
 FAST, SLOW = 0.004, 0.4  # a heavy tail: 4% of calls are 100x slower
 
@@ -33,23 +36,22 @@ async def _tail(hedge: Hedge | None, seed: int) -> tuple[list[float], int, int]:
 
     task = Task("search", backend, timeout=2, hedge=hedge)
     tier = Tier("t", [task], timeout=2)
+    engine = Engine()
     walls: list[float] = []
-    await asyncio.gather(*(run_tier(tier, {}, observers=()) for _ in range(40)))  # warm-up
+    await asyncio.gather(*(run_tier(tier, {}, engine=engine) for _ in range(40)))  # warm-up
     calls = 0
-    hedges_before = task.hedge_state.hedges if task.hedge_state else 0
-    gc.collect()
-    gc.disable()  # a collector pause would push every call in flight past the hedge delay
-    try:
-        for _ in range(12):  # 12 waves of 50 concurrent tier runs
-            results = await asyncio.gather(*(run_tier(tier, {}, observers=()) for _ in range(50)))
-            walls += [r.wall_time for r in results]
-            assert all(r.tasks["search"].status is TaskStatus.OK for r in results)
-    finally:
-        gc.enable()
-    hedges = (task.hedge_state.hedges if task.hedge_state else 0) - hedges_before
+    state = engine.hedge_state(task)
+    hedges_before = state.hedges if state else 0
+    # On virtual time a collector pause costs no loop time, so no call is pushed past the delay.
+    for _ in range(12):  # 12 waves of 50 concurrent tier runs
+        results = await asyncio.gather(*(run_tier(tier, {}, engine=engine) for _ in range(50)))
+        walls += [r.wall_time for r in results]
+        assert all(r.tasks["search"].status is TaskStatus.OK for r in results)
+    hedges = (state.hedges if state else 0) - hedges_before
     return walls, calls, hedges
 
 
+@virtual_time
 async def test_hedging_cuts_the_p99_within_its_budget() -> None:
     plain, _, _ = await _tail(None, seed=7)
     hedged, hedged_calls, hedges = await _tail(Hedge(delay=0.03, budget=0.10), seed=7)
@@ -60,6 +62,7 @@ async def test_hedging_cuts_the_p99_within_its_budget() -> None:
     assert extra <= 0.10 + 1e-9
 
 
+@virtual_time
 async def test_observed_p95_delay_needs_samples_first() -> None:
     async def fast(state: Any) -> int:
         await asyncio.sleep(0.001)
@@ -67,15 +70,18 @@ async def test_observed_p95_delay_needs_samples_first() -> None:
 
     task = Task("t", fast, timeout=1, hedge=Hedge(min_samples=5))
     tier = Tier("tier", [task], timeout=1)
-    assert task.hedge_state is not None
-    assert task.hedge_state.hedge_delay(task.hedge) is None
+    engine = Engine()
+    state = engine.hedge_state(task)
+    assert state is not None
+    assert state.hedge_delay(task.hedge) is None
     for _ in range(6):
-        await run_tier(tier, {}, observers=())
-    delay = task.hedge_state.hedge_delay(task.hedge)
+        await run_tier(tier, {}, engine=engine)
+    delay = state.hedge_delay(task.hedge)
     assert delay is not None
     assert 0.0005 < delay < 0.05
 
 
+@virtual_time
 async def test_hedge_goes_to_another_replica_and_the_loser_is_cancelled() -> None:
     used: list[str] = []
     cancelled: list[str] = []

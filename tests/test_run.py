@@ -1,4 +1,7 @@
-"""run_tier: the hard guarantees, asserted on what happened (timings as ratios)."""
+"""run_tier: the hard guarantees, asserted on what happened (timings as ratios).
+
+The async-only tests run on virtual time (``tests/_virtual.py``): same timers, same ratios,
+no waiting. The sync-task tests, and one deadline test, keep the real loop."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from langgraph.types import RetryPolicy
 from parallel_nodes import Task, TaskStatus, Tier, run_tier
 from parallel_nodes.diagnostics import straggler_count
 from parallel_nodes.errors import InvalidOutputError, TaskTimeoutError
+from tests._virtual import virtual_time
 from tests.conftest import RecordingObserver
 
 UNIT = 0.2  # one simulated task, in seconds
@@ -29,11 +33,13 @@ def _sleeper(value: Any, seconds: float = UNIT) -> Any:
 
 
 async def _timed(tier: Tier, state: dict[str, Any] | None = None, **kw: Any) -> tuple[Any, float]:
-    start = time.perf_counter()
+    loop = asyncio.get_running_loop()  # its clock: real, or virtual in a @virtual_time test
+    start = loop.time()
     result = await run_tier(tier, state or {}, observers=kw.pop("observers", ()), **kw)
-    return result, time.perf_counter() - start
+    return result, loop.time() - start
 
 
+@virtual_time
 async def test_three_tasks_run_at_once_and_in_sequence_when_asked() -> None:
     tasks = [Task(n, _sleeper(n), timeout=5) for n in ("a", "b", "c")]
     parallel, p_elapsed = await _timed(Tier("t", tasks, timeout=5))
@@ -45,6 +51,7 @@ async def test_three_tasks_run_at_once_and_in_sequence_when_asked() -> None:
     assert 0.8 < sequential.speedup <= 1.05
 
 
+@virtual_time
 async def test_a_task_that_swallows_cancellation_cannot_hold_the_deadline() -> None:
     finished = asyncio.Event()
 
@@ -148,6 +155,7 @@ async def test_deadline_keeps_what_finished() -> None:
     assert result.tasks["slow"].duration == pytest.approx(UNIT, rel=0.5)
 
 
+@virtual_time
 async def test_dag_start_order_and_values() -> None:
     started: dict[str, float] = {}
     t0 = asyncio.get_running_loop().time()
@@ -196,6 +204,7 @@ async def test_failed_dependency_hands_its_default_downstream() -> None:
     assert result.tasks["b"].ok
 
 
+@virtual_time
 async def test_dependents_of_an_unfinished_task_get_defaults_at_the_deadline() -> None:
     tier = Tier(
         "t",
@@ -234,6 +243,7 @@ async def test_disabled_task_and_tier_are_skipped_with_defaults() -> None:
     assert calls == ["ran"]
 
 
+@virtual_time
 async def test_retry_counts_attempts_and_succeeds() -> None:
     calls = 0
 
@@ -251,6 +261,7 @@ async def test_retry_counts_attempts_and_succeeds() -> None:
     assert result.tasks["flaky"].attempts == 3
 
 
+@virtual_time
 async def test_retries_never_run_past_the_task_timeout() -> None:
     async def always_down(state: Any) -> None:
         await asyncio.sleep(0.01)
@@ -267,6 +278,7 @@ async def test_retries_never_run_past_the_task_timeout() -> None:
     assert 2 <= outcome.attempts < 10
 
 
+@virtual_time
 async def test_retry_splits_the_budget_across_hanging_attempts() -> None:
     async def hangs(state: Any) -> None:
         await asyncio.sleep(60)
@@ -292,6 +304,7 @@ async def test_wrong_output_type_falls_back() -> None:
     assert result.values == {"docs": []}
 
 
+@virtual_time
 async def test_no_task_is_left_pending_or_destroyed(caplog: pytest.LogCaptureFixture) -> None:
     tier = Tier(
         "t",
@@ -308,6 +321,7 @@ async def test_no_task_is_left_pending_or_destroyed(caplog: pytest.LogCaptureFix
     assert "destroyed" not in caplog.text
 
 
+@virtual_time
 async def test_cancelling_the_caller_cancels_the_tasks() -> None:
     cancelled = asyncio.Event()
 

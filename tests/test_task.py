@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from langgraph.types import RetryPolicy
+from langgraph.types import RetryPolicy, TimeoutPolicy
 
-from parallel_nodes import Task
+from parallel_nodes import Hedge, Task, Tier
 from parallel_nodes.errors import ConfigError
 
 
@@ -83,3 +84,43 @@ def test_task_is_frozen() -> None:
     task = Task("rag", _work, timeout=1)
     with pytest.raises(AttributeError):
         task.timeout = 2  # type: ignore[misc]
+
+
+def test_replace_makes_a_changed_copy_and_keeps_what_was_normalised() -> None:
+    async def work(state: Any) -> int:
+        return 1
+
+    task = Task("a", work, timeout=TimeoutPolicy(run_timeout=3, idle_timeout=1), default=[])
+    changed = dataclasses.replace(task, timeout=2.0)
+    assert changed.timeout == 2.0
+    assert changed.idle_timeout == 1.0  # from the policy, kept
+    assert changed.has_default
+    assert changed.output_key == "a"
+    assert task.timeout == 3.0  # the original is untouched
+    without = Task("b", work, timeout=1)
+    assert not dataclasses.replace(without, timeout=2).has_default  # no default stays none
+    with pytest.raises(ConfigError, match=r"a\.timeout"):
+        dataclasses.replace(task, timeout=-1)
+
+
+def test_two_tasks_built_alike_are_equal_hedged_or_not() -> None:
+    async def work(state: Any) -> int:
+        return 1
+
+    def build() -> Task:
+        return Task("a", work, timeout=1, hedge=Hedge(delay=0.1), replicas=[work])
+
+    assert build() == build()
+    assert build() != dataclasses.replace(build(), timeout=2)
+
+
+def test_tier_and_hedge_are_frozen_values_too() -> None:
+    task = Task("a", lambda s: 1, timeout=1)
+    tier = Tier("t", [task], timeout=1, parallel=False)
+    assert tier.limit == 1
+    wider = dataclasses.replace(tier, parallel=True, timeout=2.0)
+    assert (wider.limit, wider.timeout) == (1, 2.0)  # one task: one at a time either way
+    assert Tier("t", [task], timeout=1) == Tier("t", (task,), timeout=1.0)
+    assert dataclasses.replace(Hedge(delay=0.1), budget=0.2) == Hedge(delay=0.1, budget=0.2)
+    with pytest.raises(ConfigError, match=r"hedge\.budget"):
+        dataclasses.replace(Hedge(), budget=2)

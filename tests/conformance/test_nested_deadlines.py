@@ -1,5 +1,7 @@
 """Point 5: deadlines nest. A tier run inside a task ends before the task's own deadline and
-returns what finished, so ``map_task`` keeps its finished items."""
+returns what finished, so ``map_task`` keeps its finished items.
+
+On virtual time (``tests/_virtual.py``): the margins are exact, whatever the machine's load."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import asyncio
 from typing import Any
 
 from parallel_nodes import Task, Tier, map_task, run_tier
+from tests._virtual import virtual_time
 from tests.conformance._graphs import as_tier, one_node
 
 ITEM = 0.2  # seconds per item
@@ -17,6 +20,7 @@ async def _item(n: int) -> int:
     return n
 
 
+@virtual_time
 async def test_map_task_keeps_the_items_that_finished_before_its_timeout() -> None:
     task = map_task(
         "answer",
@@ -31,6 +35,7 @@ async def test_map_task_keeps_the_items_that_finished_before_its_timeout() -> No
     assert out["parallel"]["t"]["tasks"]["answer"]["status"] == "ok"
 
 
+@virtual_time
 async def test_a_tier_inside_a_task_returns_what_finished_before_the_outer_deadline() -> None:
     inner = Tier(
         "inner",

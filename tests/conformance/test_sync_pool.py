@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from parallel_nodes import Task, TaskStatus, Tier, _threads, parallel_node, run_tier
-from parallel_nodes.diagnostics import starved_total, thread_count
+from parallel_nodes import Engine, Task, TaskStatus, Tier, parallel_node, run_tier
+from parallel_nodes._threads import SyncPool
 from tests.conformance._graphs import one_node
 
 IDLE = 0.05  # the workers' idle timeout, shortened so the test need not wait 2 s
@@ -23,35 +23,32 @@ def _napper(state: Any) -> str:
     return "ok"
 
 
-def _tier_graph(n: int) -> Any:
+def _tier_graph(n: int, engine: Engine) -> Any:
     tasks = [Task(f"t{i}", _napper, timeout=5) for i in range(n)]
-    return one_node(parallel_node(Tier("burst", tasks, timeout=10), observers=()))
+    return one_node(parallel_node(Tier("burst", tasks, timeout=10), engine=engine))
 
 
-async def test_a_burst_past_the_cap_then_idle_leaves_the_pool_healthy(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(_threads, "_IDLE_SECONDS", IDLE)
-    monkeypatch.setattr(_threads, "_POOL", _threads._DaemonPool(_threads._MAX_WORKERS))
-    burst = await _tier_graph(300).ainvoke({})  # 300 > the 256-worker cap: 44 jobs queue
+async def test_a_burst_past_the_cap_then_idle_leaves_the_pool_healthy() -> None:
+    pool = SyncPool(256, idle_seconds=IDLE)
+    engine = Engine(pool=pool)
+    burst = await _tier_graph(300, engine).ainvoke({})  # 300 > the 256-worker cap: 44 queue
     assert burst["parallel"]["burst"]["degraded"] == []
     for _ in range(200):  # a few idle timeouts; up to 10 s for 256 threads on a loaded machine
-        if not thread_count():
+        if not pool.threads:
             break
         await asyncio.sleep(IDLE)
-    pool = _threads._POOL
     # every idle worker left, and the count knows it
-    assert thread_count() == 0, (pool._threads, pool._idle, pool._queued)
+    assert pool.threads == 0, (pool._threads, pool._idle, pool._queued)
     start = time.perf_counter()
-    after = await _tier_graph(10).ainvoke({})
+    after = await _tier_graph(10, engine).ainvoke({})
     assert after["parallel"]["burst"]["degraded"] == []
     assert time.perf_counter() - start < 2.0  # 0.02 s tasks; the broken pool hung forever
 
 
 async def test_blocked_workers_give_a_warning_then_the_pool_recovers(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(_threads, "_POOL", _threads._DaemonPool(2))
+    engine = Engine(pool=SyncPool(2))
     release = threading.Event()
 
     def blocked(state: Any) -> str:
@@ -64,12 +61,11 @@ async def test_blocked_workers_give_a_warning_then_the_pool_recovers(
         + [Task("starved", _napper, timeout=0.1, default="d")],
         timeout=1,
     )
-    before = starved_total()
     with caplog.at_level(logging.WARNING, logger="parallel_nodes"):
-        result = await run_tier(stuck, {}, observers=())
+        result = await run_tier(stuck, {}, engine=engine)
     assert result.tasks["starved"].status is TaskStatus.TIMEOUT
     assert "every sync worker thread is busy" in caplog.text
-    assert starved_total() > before
+    assert engine.stragglers.starved >= 1
     release.set()
     healthy = Tier("healthy", [Task("a", _napper, timeout=2)], timeout=2)
-    assert (await run_tier(healthy, {}, observers=())).values == {"a": "ok"}
+    assert (await run_tier(healthy, {}, engine=engine)).values == {"a": "ok"}

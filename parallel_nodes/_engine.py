@@ -1,0 +1,216 @@
+"""``Engine``: everything a tier run changes, in one object you can pass in.
+
+Tasks, tiers and strategies are frozen values; what moves lives here: the observers, the sync
+worker pool, the straggler set and its counters, the backoff ``sleep``, and each task's run
+state (its call chain, built once, and its hedging and replica record). ``run_tier`` and
+``parallel_node`` take ``engine=``; without one, a run uses the engine of the run it is nested
+in, else the process's default engine (``default_engine()``), on which the metrics package
+installs its observer on first use.
+
+Time is the event loop's: every timer is a ``loop.call_at``, so a test that runs on a
+fast-forwarding loop (``tests/_virtual.py``) runs the scheduler, strategies, retries and
+hedges on virtual time. Only the backoff sleep is called directly, and it is injectable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final
+
+from ._call import Call, build_call
+from ._hedge import HedgeState
+from ._observe import TierObserver
+from ._stragglers import Stragglers
+from ._task import Task
+from ._threads import SyncPool, shared_pool
+
+__all__ = [
+    "CURRENT_ENGINE",
+    "Engine",
+    "abandoned_total",
+    "default_engine",
+    "get_default_observers",
+    "set_default_observers",
+    "starved_total",
+    "straggler_count",
+    "thread_count",
+]
+
+CURRENT_ENGINE: Final[contextvars.ContextVar[Engine | None]] = contextvars.ContextVar(
+    "parallel_nodes_engine", default=None
+)
+"""The engine of the tier run this code runs in, so a nested run (``map_task``) uses it too."""
+
+
+def _check_observers(observers: Iterable[TierObserver]) -> tuple[TierObserver, ...]:
+    items = tuple(observers)
+    for i, obs in enumerate(items):
+        if not isinstance(obs, TierObserver):
+            raise TypeError(
+                f"observers[{i}]: {type(obs).__name__} lacks on_task_finished/on_tier_finished"
+            )
+    return items
+
+
+class Engine:
+    """Runs tiers: holds the observers, the sync worker pool, the stragglers and each task's
+    run state.
+
+    Args:
+        observers: Told of every task and tier a run of this engine ends.
+        pool: The daemon workers for sync task functions; the process's shared pool by
+            default.
+        sleep: How a retry waits between attempts.
+
+    Example:
+        >>> import asyncio
+        >>> from parallel_nodes import Engine, Task, Tier, run_tier
+        >>> engine = Engine()
+        >>> tier = Tier("t", [Task("a", lambda s: 1, timeout=1.0)], timeout=1.0)
+        >>> asyncio.run(run_tier(tier, {}, engine=engine)).values
+        {'a': 1}
+        >>> engine.stragglers.abandoned
+        0
+    """
+
+    __slots__ = ("_install", "_observers", "_tasks", "pool", "sleep", "stragglers")
+
+    def __init__(
+        self,
+        *,
+        observers: Iterable[TierObserver] = (),
+        pool: SyncPool | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._observers = _check_observers(observers)
+        self._install: Callable[[Engine], None] | None = None
+        self._tasks: dict[int, tuple[weakref.ref[Task], Call, HedgeState | None]] = {}
+        self.pool = pool or shared_pool()
+        """The sync worker pool."""
+        self.sleep = sleep
+        """The backoff sleep between retries."""
+        self.stragglers = Stragglers()
+        """Abandoned tasks still running, and the counts of abandoned and starved tasks."""
+
+    @property
+    def observers(self) -> tuple[TierObserver, ...]:
+        """The observers every run of this engine tells, unless the run is given its own."""
+        install = self._install
+        if install is not None:
+            self._install = None
+            install(self)
+        return self._observers
+
+    @observers.setter
+    def observers(self, observers: Iterable[TierObserver]) -> None:
+        self._install = None
+        self._observers = _check_observers(observers)
+
+    def add_observer(self, observer: TierObserver) -> None:
+        """Tell ``observer`` too (once: adding one twice changes nothing)."""
+        if observer not in self._observers:
+            self._observers = (*self._observers, *_check_observers((observer,)))
+
+    def call_for(self, task: Task) -> Call:
+        """The task's call chain, built on its first run."""
+        entry = self._tasks.get(id(task))
+        if entry is None or entry[0]() is not task:
+            entry = self._remember(task)
+        return entry[1]
+
+    def hedge_state(self, task: Task) -> HedgeState | None:
+        """The task's hedging and replica record (``None`` without hedge or replicas)."""
+        entry = self._tasks.get(id(task))
+        if entry is None or entry[0]() is not task:
+            entry = self._remember(task)
+        return entry[2]
+
+    def _remember(self, task: Task) -> tuple[weakref.ref[Task], Call, HedgeState | None]:
+        hedge = None
+        if task.hedge is not None or task.replicas:
+            hedge = HedgeState(task.hedge, (task.fn, *task.replicas), task.balance, task.outlier)
+        key = id(task)
+        tasks = self._tasks
+        # Keyed by identity, and dropped with the task: two equal tasks are two backends'
+        # worth of latencies, and a task built per call must not grow the engine.
+        ref = weakref.ref(task, lambda _: tasks.pop(key, None))
+        entry = (ref, build_call(task, hedge, sleep=self.sleep, pool=self.pool), hedge)
+        tasks[key] = entry
+        return entry
+
+
+def _install_metrics(engine: Engine) -> None:
+    """Install the Prometheus metrics on the default engine, unless switched off."""
+    if os.environ.get("PARALLEL_NODES_METRICS", "1").strip().lower() in ("0", "false", "no"):
+        return
+    # Why a package-relative import, on first use: the metrics are our own subpackage, and a
+    # lookup by bare name would import whatever `monitoring` module an application keeps
+    # beside its script. Deferred so that importing `parallel_nodes` registers no metrics.
+    from .monitoring import install
+
+    install(engine)
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The process's engine: what a run uses when given none and not nested in another.
+
+    Its observers are the Prometheus metrics, installed on first use, unless
+    ``PARALLEL_NODES_METRICS=0`` or ``set_default_observers(())`` said otherwise.
+    """
+    global _default
+    engine = _default
+    if engine is None:
+        with _default_lock:  # sync callers in threads and the background loop start at once
+            if _default is None:
+                made = Engine()
+                made._install = _install_metrics
+                _default = made
+            engine = _default
+    return engine
+
+
+def get_default_observers() -> tuple[TierObserver, ...]:
+    """The default engine's observers: the Prometheus metrics, unless switched off.
+
+    Switch them off with ``set_default_observers(())`` or ``PARALLEL_NODES_METRICS=0``.
+    """
+    return default_engine().observers
+
+
+def set_default_observers(observers: Iterable[TierObserver]) -> None:
+    """Replace the default engine's observers (``()`` turns instrumentation off)."""
+    default_engine().observers = observers
+
+
+def straggler_count() -> int:
+    """Abandoned tasks of the default engine that have not ended yet (a task that ignores
+    cancellation stays here)."""
+    return len(default_engine().stragglers)
+
+
+def abandoned_total() -> int:
+    """Tasks the default engine abandoned at a timeout or deadline since the process started."""
+    return default_engine().stragglers.abandoned
+
+
+def starved_total() -> int:
+    """Sync tasks timed out while every sync worker thread was busy, since the process started.
+
+    A rise means workers are held by blocked tasks (give their backends client timeouts); the
+    pool recovers when they return.
+    """
+    return default_engine().stragglers.starved
+
+
+def thread_count() -> int:
+    """How many worker threads the default engine's pool has (idle or busy)."""
+    return default_engine().pool.threads
