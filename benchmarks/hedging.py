@@ -15,7 +15,8 @@ import gc
 import random
 from typing import Any
 
-from parallel_nodes import Hedge, Task, TaskStatus, Tier, default_engine, run_tier
+from parallel_nodes import Hedge, Task, TaskStatus, Tier, run_tier
+from parallel_nodes.diagnostics import default_engine
 
 from ._stats import percentile, ratio
 

@@ -15,12 +15,11 @@ from parallel_nodes import (
     Task,
     TaskStatus,
     Tier,
-    abandoned_total,
-    default_engine,
     map_task,
     run_tier,
 )
 from parallel_nodes._threads import SyncPool
+from parallel_nodes.diagnostics import abandoned_total, default_engine
 from tests.conftest import RecordingObserver
 
 

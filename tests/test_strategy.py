@@ -18,7 +18,6 @@ from parallel_nodes import (
     FIRST_SUCCESS,
     RACE,
     Strategy,
-    StrategyKind,
     Task,
     TaskStatus,
     Tier,
@@ -27,6 +26,7 @@ from parallel_nodes import (
     quorum,
     run_tier,
 )
+from parallel_nodes._strategy import StrategyKind
 from parallel_nodes.errors import ConfigError
 from tests._virtual import virtual_time
 
