@@ -23,6 +23,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.types import Command
 from pydantic import BaseModel
 
+from ._cache import cached
 from ._errors import CircuitOpenError, InvalidOutputError, TaskTimeoutError
 from ._executors import EXECUTORS, run_on
 from ._hedge import hedged_call
@@ -32,6 +33,8 @@ from ._task import Task
 from ._threads import SyncPool, run_in_thread
 
 if TYPE_CHECKING:
+    from langgraph.cache.base import BaseCache
+
     from ._breaker import CircuitBreaker
     from ._hedge import HedgeState
     from ._slot import Slot
@@ -79,13 +82,16 @@ def build_call(
     *,
     sleep: Callable[[float], Awaitable[None]],
     pool: SyncPool,
+    cache: BaseCache[Any] | None = None,
 ) -> Call:
-    """The task's call chain, outermost first: breaker, output check, retry, hedge, executor.
+    """The task's call chain, outermost first: cache, breaker, output check, retry, hedge,
+    executor.
 
     Args:
         hedge_state: The task's hedging and replica record (``None`` without either).
         sleep: The retry layer's backoff sleep.
         pool: The workers a sync function runs on.
+        cache: Where a task with a ``cache_policy`` keeps its values (``None``: nowhere).
     """
     run_one = _executor(task, pool)
     call: Callable[[Slot], Awaitable[Any]]
@@ -103,6 +109,8 @@ def build_call(
         call = _checked(task, call)
     if task.breaker is not None:
         call = _guarded(task.breaker, call)
+    if task.cache_policy is not None and cache is not None:
+        call = cached(task, call, cache)  # a hit calls nothing: no breaker, no retry
     # Every layer is a coroutine function, and so is the bare call of a task that is not
     # ``Task.plain`` (``run_on``, ``run_in_thread``, ``hedged_call``): what ``create_task`` takes.
     return cast(Call, call)

@@ -20,7 +20,7 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._call import Call, build_call
 from ._hedge import HedgeState
@@ -28,6 +28,9 @@ from ._observe import TierObserver
 from ._stragglers import Stragglers
 from ._task import Task
 from ._threads import SyncPool, shared_pool
+
+if TYPE_CHECKING:
+    from langgraph.cache.base import BaseCache
 
 __all__ = [
     "CURRENT_ENGINE",
@@ -66,6 +69,8 @@ class Engine:
         pool: The daemon workers for sync task functions; the process's shared pool by
             default.
         sleep: How a retry waits between attempts.
+        cache: A LangGraph cache (``InMemoryCache``, ``SqliteCache``, ``RedisCache``...) for
+            tasks built with ``cache_policy``; it may be the one given to ``compile(cache=...)``.
 
     Example:
         >>> import asyncio
@@ -78,7 +83,7 @@ class Engine:
         0
     """
 
-    __slots__ = ("_install", "_observers", "_tasks", "pool", "sleep", "stragglers")
+    __slots__ = ("_install", "_observers", "_tasks", "cache", "pool", "sleep", "stragglers")
 
     def __init__(
         self,
@@ -86,6 +91,7 @@ class Engine:
         observers: Iterable[TierObserver] = (),
         pool: SyncPool | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        cache: BaseCache[Any] | None = None,
     ) -> None:
         self._observers = _check_observers(observers)
         self._install: Callable[[Engine], None] | None = None
@@ -94,6 +100,8 @@ class Engine:
         """The sync worker pool."""
         self.sleep = sleep
         """The backoff sleep between retries."""
+        self.cache = cache
+        """Where tasks with a ``cache_policy`` keep their values (``None``: nothing is cached)."""
         self.stragglers = Stragglers()
         """Abandoned tasks still running, and the counts of abandoned and starved tasks."""
 
@@ -139,7 +147,8 @@ class Engine:
         # Keyed by identity, and dropped with the task: two equal tasks are two backends'
         # worth of latencies, and a task built per call must not grow the engine.
         ref = weakref.ref(task, lambda _: tasks.pop(key, None))
-        entry = (ref, build_call(task, hedge, sleep=self.sleep, pool=self.pool), hedge)
+        call = build_call(task, hedge, sleep=self.sleep, pool=self.pool, cache=self.cache)
+        entry = (ref, call, hedge)
         tasks[key] = entry
         return entry
 

@@ -55,6 +55,7 @@ def task_result(
     started: float = 0.0,
     contended: float = 0.0,
     resumed: bool = False,
+    cached: bool = False,
 ) -> TaskResult:
     """A task's result: its own ``value`` when ``status`` is OK, else a fresh default.
 
@@ -71,6 +72,7 @@ def task_result(
         started=started,
         resumed=resumed,
         contended=contended,
+        cached=cached,
     )
 
 

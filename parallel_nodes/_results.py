@@ -72,6 +72,9 @@ class TaskResult:
     contended: float = 0.0
     """Seconds of ``duration`` the task spent waiting while other tasks of the tier held the
     CPU (measured in tiers with a sync task): time it would not have waited alone."""
+    cached: bool = False
+    """Whether the value came from the engine's cache (``Task(cache_policy=...)``); the task's
+    function did not run."""
 
     @property
     def ok(self) -> bool:

@@ -289,6 +289,7 @@ class TierRun:
             error=error,
             started=slot.started - self.start,
             contended=contended(slot.cpu0, slot.cpu, duration) if self.tier.has_sync else 0.0,
+            cached=slot.cache_hit,
         )
 
     def abandon(self, slot: Slot, budget: float, reason: EndReason) -> TaskResult | None:

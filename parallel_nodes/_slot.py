@@ -26,6 +26,7 @@ class Slot:
         "atask",
         "attempts",
         "beat",
+        "cache_hit",
         "closed",
         "cpu",
         "cpu0",
@@ -52,6 +53,7 @@ class Slot:
         self.attempts = 1
         self.closed = False
         self.timed_out = False
+        self.cache_hit = False
         self.atask: asyncio.Task[Any] | None = None
         self.timer: asyncio.TimerHandle | None = None
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 
-from langgraph.types import RetryPolicy, TimeoutPolicy
+from langgraph.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 from ._balance import BalanceStrategy, OutlierDetection
 from ._breaker import CircuitBreaker
@@ -214,6 +214,11 @@ class Task:
     ``concurrent.futures.Executor`` (Dask's ``client.get_executor()``), or an ``Executor``."""
     outlier: OutlierDetection | None = None
     """Ejects a replica that fails or slows down (needs ``replicas``)."""
+    cache_policy: CachePolicy[Any] | None = None
+    """LangGraph's ``CachePolicy``: a run whose ``key_func(state)`` was seen within ``ttl``
+    returns the stored value without calling ``fn``. The entries live in the engine's cache
+    (``Engine(cache=...)``, e.g. the cache given to ``compile(cache=...)``); without one,
+    nothing is cached, as in a graph compiled without a cache."""
     has_default: bool = field(init=False, repr=False, compare=False)
     """Whether a default was given; without one, a task that degrades writes nothing."""
     inject: tuple[tuple[str, str, bool], ...] = field(init=False, repr=False, compare=False)
@@ -222,7 +227,7 @@ class Task:
     """Whether ``fn`` is a coroutine function (else it runs in a worker thread)."""
     plain: bool = field(init=False, repr=False, compare=False)
     """Whether a call is just ``fn(state)`` on the loop: async, and no retry, breaker, hedge,
-    replicas, executor or output check (the scheduler's fast path)."""
+    replicas, executor, cache policy or output check (the scheduler's fast path)."""
 
     if TYPE_CHECKING:
         # What the generated __init__ accepts; __post_init__ normalises it to the fields' types.
@@ -250,6 +255,7 @@ class Task:
             on_error: str = "default",
             executor: Any = None,
             outlier: OutlierDetection | None = None,
+            cache_policy: CachePolicy[Any] | None = None,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -266,6 +272,10 @@ class Task:
         if not callable(fn):
             raise ConfigError(f"{name}.fn", f"must be callable, got {type(fn).__name__}")
         self._check_shape()
+        if self.cache_policy is not None and not isinstance(self.cache_policy, CachePolicy):
+            raise ConfigError(
+                f"{name}.cache_policy", "must be a langgraph.types.CachePolicy(key_func=, ttl=)"
+            )
         inject = injections(name, fn)
         self._check_replicas(inject)
         self._set_timeouts()
@@ -287,6 +297,7 @@ class Task:
             and self.hedge is None
             and not self.replicas
             and self.executor is None
+            and self.cache_policy is None
             and self.returns == "value",
         )
 
