@@ -361,7 +361,8 @@ async def _open_redis(stack: AsyncExitStack, config: ServerSettings) -> Any:
 
 
 def _breaker(client: Any, config: ServerSettings) -> CircuitBreaker:
-    from parallel_nodes import BreakerPolicy, CircuitBreaker, RedisBreakerStore
+    from parallel_nodes import BreakerPolicy, CircuitBreaker
+    from parallel_nodes.breakers import RedisBreakerStore
 
     policy = config.breaker_policy or BreakerPolicy()
     if client is None:

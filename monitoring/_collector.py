@@ -75,7 +75,7 @@ class EngineCollector(Collector):
         >>> registry = CollectorRegistry()
         >>> collector = EngineCollector(registry=registry)
         >>> registry.get_sample_value("parallel_stragglers")
-        0.0
+        0
     """
 
     def __init__(

@@ -1,8 +1,10 @@
 """Tiered fan-out nodes for LangGraph: run a node's independent work at once, with per-task
 timeouts, safe defaults, a tier deadline, a sequential opt-out, and an observer hook.
 
-What users build, pass or catch is here; the errors are in ``parallel_nodes.errors``, and the
-process's counters and default observers in ``parallel_nodes.diagnostics``.
+What users build, pass or catch is here; the errors are in ``parallel_nodes.errors``, executors
+to configure in ``parallel_nodes.executors``, circuit-breaker stores in
+``parallel_nodes.breakers``, and the process's counters and default observers in
+``parallel_nodes.diagnostics``.
 
 Example:
     >>> import asyncio
@@ -25,21 +27,12 @@ from ._lazy import name_public as _name_public
 
 if _TYPE_CHECKING:
     from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
-    from ._breaker import (
-        BreakerPolicy,
-        BreakerSnapshot,
-        BreakerState,
-        BreakerStore,
-        CircuitBreaker,
-        InMemoryBreakerStore,
-        RedisBreakerStore,
-    )
+    from ._breaker import BreakerPolicy, BreakerState, CircuitBreaker
     from ._engine import Engine
     from ._hedge import Hedge
     from ._map import map_task
     from ._node import ParallelState, merge_tier_records, parallel_node
     from ._observe import TierObserver
-    from ._remote import ProcessExecutor, RayExecutor, ray_replica
     from ._results import TaskResult, TaskStatus, TierResult
     from ._run import run_tier
     from ._strategy import ALL, FIRST_SUCCESS, RACE, Strategy, good_enough, quorum
@@ -57,20 +50,14 @@ __all__ = [
     "RACE",
     "BalanceStrategy",
     "BreakerPolicy",
-    "BreakerSnapshot",
     "BreakerState",
-    "BreakerStore",
     "CircuitBreaker",
     "Engine",
     "Hedge",
-    "InMemoryBreakerStore",
     "OutlierDetection",
     "ParallelBaseWorkflow",
     "ParallelConfig",
     "ParallelState",
-    "ProcessExecutor",
-    "RayExecutor",
-    "RedisBreakerStore",
     "ReplicaSet",
     "Strategy",
     "Task",
@@ -85,7 +72,6 @@ __all__ = [
     "merge_tier_records",
     "parallel_node",
     "quorum",
-    "ray_replica",
     "run_tier",
 ]
 
@@ -95,22 +81,16 @@ _WHERE = {
     "ALL": "_strategy",
     "BalanceStrategy": "_balance",
     "BreakerPolicy": "_breaker",
-    "BreakerSnapshot": "_breaker",
     "BreakerState": "_breaker",
-    "BreakerStore": "_breaker",
     "CircuitBreaker": "_breaker",
     "FIRST_SUCCESS": "_strategy",
     "Engine": "_engine",
     "Hedge": "_hedge",
-    "InMemoryBreakerStore": "_breaker",
     "OutlierDetection": "_health",
     "ParallelBaseWorkflow": "_workflow",
     "ParallelConfig": "_workflow_config",
     "ParallelState": "_node",
-    "ProcessExecutor": "_remote",
     "RACE": "_strategy",
-    "RayExecutor": "_remote",
-    "RedisBreakerStore": "_breaker",
     "ReplicaSet": "_balance",
     "Strategy": "_strategy",
     "Task": "_task",
@@ -125,7 +105,6 @@ _WHERE = {
     "merge_tier_records": "_node",
     "parallel_node": "_node",
     "quorum": "_strategy",
-    "ray_replica": "_remote",
     "run_tier": "_run",
 }
 
@@ -144,6 +123,12 @@ _ELSEWHERE = {
         ),
         "_errors",
     ),
+    "parallel_nodes.executors": dict.fromkeys(
+        ("ProcessExecutor", "RayExecutor", "ray_replica"), "_remote"
+    ),
+    "parallel_nodes.breakers": dict.fromkeys(
+        ("BreakerSnapshot", "BreakerStore", "InMemoryBreakerStore", "RedisBreakerStore"), "_breaker"
+    ),
     "parallel_nodes.diagnostics": dict.fromkeys(
         (
             "abandoned_total",
@@ -161,9 +146,15 @@ _ELSEWHERE = {
 # Names that left this module, and what to use instead, for an error that says so.
 _MOVED = {
     **dict.fromkeys(_ELSEWHERE["parallel_nodes.errors"], "import it from parallel_nodes.errors"),
-    **dict.fromkeys(
-        _ELSEWHERE["parallel_nodes.diagnostics"], "import it from parallel_nodes.diagnostics"
-    ),
+    **{
+        name: f"import it from {module}"
+        for module in (
+            "parallel_nodes.diagnostics",
+            "parallel_nodes.executors",
+            "parallel_nodes.breakers",
+        )
+        for name in _ELSEWHERE[module]
+    },
     "TIER1_TASKS": "read ParallelBaseWorkflow.TIER1_TASKS",
     "TIER2_TASKS": "read ParallelBaseWorkflow.TIER2_TASKS",
     "ParallelNode": "it is internal; parallel_node() returns one",

@@ -46,6 +46,7 @@ class BreakerPolicy:
     """When a circuit breaker opens, and how it recovers.
 
     Example:
+        >>> from datetime import timedelta
         >>> policy = BreakerPolicy(failure_threshold=3, recovery_timeout=timedelta(seconds=10))
         >>> policy.recovery_timeout
         10.0
@@ -144,6 +145,7 @@ class BreakerSnapshot:
     the snapshot is shared through Redis.
 
     Example:
+        >>> from parallel_nodes._breaker_machine import BreakerPolicy, record_failure
         >>> s = BreakerSnapshot()
         >>> s = record_failure(s, BreakerPolicy(failure_threshold=1), now=5.0)
         >>> s.state, s.opened_at

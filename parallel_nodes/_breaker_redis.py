@@ -87,6 +87,7 @@ class RedisBreakerStore:
 
     Example:
         >>> import redis.asyncio as redis
+        >>> from parallel_nodes import CircuitBreaker
         >>> store = RedisBreakerStore(redis.Redis(), prefix="myapp:breaker:")
         >>> breaker = CircuitBreaker("search_api", store=store)
     """

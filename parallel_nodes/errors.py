@@ -21,7 +21,7 @@ Example:
     ...     Task("rag", lambda state: [], timeout=-1)
     ... except ConfigError as error:
     ...     error.field
-    'timeout'
+    'rag.timeout'
 """
 
 from __future__ import annotations

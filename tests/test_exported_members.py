@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         "parallel_nodes",
         "parallel_nodes.errors",
+        "parallel_nodes.executors",
+        "parallel_nodes.breakers",
         "parallel_nodes.diagnostics",
         "parallel_nodes.modes",
         "parallel_nodes.monitoring",
@@ -58,10 +60,10 @@ def test_core_surface_matches_the_issue() -> None:
 
 
 def test_the_breaker_types_in_public_signatures_are_exported() -> None:
-    import parallel_nodes
-    from parallel_nodes import BreakerSnapshot, BreakerStore, InMemoryBreakerStore
+    from parallel_nodes import breakers
+    from parallel_nodes.breakers import BreakerSnapshot, BreakerStore, InMemoryBreakerStore
 
-    assert {"BreakerSnapshot", "BreakerStore"} <= set(parallel_nodes.__all__)
+    assert {"BreakerSnapshot", "BreakerStore"} <= set(breakers.__all__)
     assert isinstance(InMemoryBreakerStore(), BreakerStore)
     assert BreakerSnapshot().consecutive_failures == 0
 
@@ -72,6 +74,8 @@ def test_the_breaker_types_in_public_signatures_are_exported() -> None:
         ("TaskTimeoutError", "import it from parallel_nodes.errors"),
         ("straggler_count", "import it from parallel_nodes.diagnostics"),
         ("set_default_observers", "import it from parallel_nodes.diagnostics"),
+        ("ProcessExecutor", "import it from parallel_nodes.executors"),
+        ("RedisBreakerStore", "import it from parallel_nodes.breakers"),
         ("TIER1_TASKS", "read ParallelBaseWorkflow.TIER1_TASKS"),
         ("HedgeState", "it is internal run state"),
         ("StrategyKind", "it is internal"),
@@ -104,7 +108,13 @@ def test_the_moved_names_are_where_the_error_says() -> None:
     )
 
 
-PUBLIC_MODULES = ["parallel_nodes", "parallel_nodes.errors", "parallel_nodes.diagnostics"]
+PUBLIC_MODULES = [
+    "parallel_nodes",
+    "parallel_nodes.errors",
+    "parallel_nodes.executors",
+    "parallel_nodes.breakers",
+    "parallel_nodes.diagnostics",
+]
 
 
 @pytest.mark.parametrize("package", PUBLIC_MODULES)
@@ -262,3 +272,35 @@ def test_a_table_naming_a_name_its_module_lacks_fails_the_import_saying_so(
     finally:
         sys.modules.pop("fakepkg._impl", None)
         sys.modules.pop("fakepkg", None)
+
+
+_ENGINE_FILES = sorted(
+    str(path.relative_to(ROOT))
+    for path in [*(ROOT / "parallel_nodes").glob("*.py"), ROOT / "monitoring" / "_collector.py"]
+    if ">>> " in path.read_text(encoding="utf-8")
+)
+
+
+def test_the_docstring_examples_of_the_engine_stay_true() -> None:
+    # pytest's doctest collector, in a child: it finds the examples of classes whose
+    # __module__ names the public module (doctest.testmod skips them as "not defined here").
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--doctest-modules",
+            *_ENGINE_FILES,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout
+    assert len(_ENGINE_FILES) > 20

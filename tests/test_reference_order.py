@@ -12,6 +12,8 @@ REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference"
 PAGES = {
     "parallel_nodes.md": "parallel_nodes",
     "errors.md": "parallel_nodes.errors",
+    "executors.md": "parallel_nodes.executors",
+    "breakers.md": "parallel_nodes.breakers",
     "diagnostics.md": "parallel_nodes.diagnostics",
     "modes.md": "parallel_nodes.modes",
     "monitoring.md": "parallel_nodes.monitoring",
