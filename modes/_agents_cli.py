@@ -53,6 +53,7 @@ def ask_agents(
     executor: str | None,
     good_enough: float | None,
     as_json: bool,
+    deadline: float = 30.0,
     out: Console,
     run: Callable[[Coroutine[Any, Any, PanelResult]], PanelResult],
 ) -> None:
@@ -63,8 +64,15 @@ def ask_agents(
     """
     if good_enough is not None and not 0 < good_enough <= 1:
         raise ValueError(f"good-enough: must be in (0, 1], got {good_enough}")
+    if not 0 < deadline < float("inf"):
+        raise ValueError(f"deadline: must be a positive number of seconds, got {deadline}")
     coro = answer_with_agents(
-        question, agents=agents, corpus=corpus, executor=executor, good_enough=good_enough
+        question,
+        agents=agents,
+        corpus=corpus,
+        executor=executor,
+        good_enough=good_enough,
+        deadline=deadline,
     )
     if executor == "ray":
         with _ray_started():

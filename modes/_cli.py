@@ -268,6 +268,10 @@ def ask(
         float | None,
         typer.Option(help="With --agents: stop at the first answer scoring at least this (0-1)."),
     ] = None,
+    deadline: Annotated[
+        float,
+        typer.Option(help="With --agents: seconds the panel may take; later agents are dropped."),
+    ] = 30.0,
 ) -> None:
     """Answer one question from the corpus, with citations, scores, cost and a waterfall."""
     from ._workflow import RagWorkflow
@@ -286,6 +290,7 @@ def ask(
                 corpus=corpus,
                 executor=None if executor is None else executor.value,
                 good_enough=good_enough,
+                deadline=deadline,
                 as_json=as_json,
                 out=_out,
                 run=_run,

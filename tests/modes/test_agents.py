@@ -103,7 +103,15 @@ def test_ask_with_a_bad_good_enough_says_what_to_fix() -> None:
     assert "--good-enough: must be in (0, 1]" in done.stderr
 
 
+def test_ask_with_a_bad_deadline_says_what_to_fix() -> None:
+    done = _cli("ask", QUESTION, "--agents", "2", "--deadline", "0")
+    assert done.returncode == 2
+    assert "--deadline: must be a positive number of seconds" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_ask_with_agents_on_ray_runs_them_on_the_cluster(ray_session: Any) -> None:
     address = ray_session.get_runtime_context().gcs_address
     done = _cli(
@@ -114,9 +122,13 @@ def test_ask_with_agents_on_ray_runs_them_on_the_cluster(ray_session: Any) -> No
         "--executor",
         "ray",
         "--json",
+        # Each agent starts a Ray worker of this job and builds its index there: seconds each
+        # on two shared cores, so the panel gets more than the interactive default of 30 s.
+        "--deadline",
+        "120",
         env={"RAY_ADDRESS": address},
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert [a["status"] for a in data["agents"]] == ["ok", "ok", "ok"]
+    assert [a["status"] for a in data["agents"]] == ["ok", "ok", "ok"], (data, done.stderr)
     assert data["best"] is not None
