@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,17 +24,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._prometheus import free_port
+
 __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img" / "phoenix-fanout.png"
 PROJECT = "parallel-nodes"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str) -> Any:
@@ -77,13 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     exe = shutil.which("phoenix") or str(Path(sys.executable).with_name("phoenix"))
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "PHOENIX_WORKING_DIR": tmp,
             "PHOENIX_HOST": "127.0.0.1",
             "PHOENIX_PORT": str(port),
-            "PHOENIX_GRPC_PORT": str(_free_port()),
+            "PHOENIX_GRPC_PORT": str(free_port()),
         }
         with Path(tmp, "phoenix.log").open("wb") as log:
             proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

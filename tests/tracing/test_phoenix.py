@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests._servers import unavailable
+from tests._servers import free_port, unavailable
 
 # Phoenix takes 20 s to start on an idle machine, well over a minute on a loaded one.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
@@ -34,12 +33,6 @@ TIERS = {
     "retrieval": {"rag_retrieval", "tool_suggestion", "memory_retrieval"},
     "post_generation": {"quality_scoring", "citation_extraction", "cost_tracking"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get_json(url: str) -> Any:
