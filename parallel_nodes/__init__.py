@@ -109,7 +109,7 @@ _WHERE = {
 }
 
 # The names of the public submodules, by the private module that defines each: the errors,
-# and the process's counters and default observers.
+# executors to configure, breaker stores, and the process's counters and default observers.
 _ELSEWHERE = {
     "parallel_nodes.errors": dict.fromkeys(
         (
@@ -145,16 +145,7 @@ _ELSEWHERE = {
 
 # Names that left this module, and what to use instead, for an error that says so.
 _MOVED = {
-    **dict.fromkeys(_ELSEWHERE["parallel_nodes.errors"], "import it from parallel_nodes.errors"),
-    **{
-        name: f"import it from {module}"
-        for module in (
-            "parallel_nodes.diagnostics",
-            "parallel_nodes.executors",
-            "parallel_nodes.breakers",
-        )
-        for name in _ELSEWHERE[module]
-    },
+    **{name: f"import it from {module}" for module, names in _ELSEWHERE.items() for name in names},
     "TIER1_TASKS": "read ParallelBaseWorkflow.TIER1_TASKS",
     "TIER2_TASKS": "read ParallelBaseWorkflow.TIER2_TASKS",
     "ParallelNode": "it is internal; parallel_node() returns one",
