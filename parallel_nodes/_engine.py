@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from ._call import Call, build_call
+from ._deprecated import adapt_observers
 from ._hedge import HedgeState
 from ._observe import TierObserver
 from ._stragglers import Stragglers
@@ -51,13 +52,16 @@ CURRENT_ENGINE: Final[contextvars.ContextVar[Engine | None]] = contextvars.Conte
 
 
 def _check_observers(observers: Iterable[TierObserver]) -> tuple[TierObserver, ...]:
+    """The observers, checked once here, where they are registered, never per run; one
+    written for the old ``on_task_finished(tier, mode, result)`` is wrapped (and warned of)."""
     items = tuple(observers)
     for i, obs in enumerate(items):
         if not isinstance(obs, TierObserver):
             raise TypeError(
                 f"observers[{i}]: {type(obs).__name__} lacks on_task_finished/on_tier_finished"
             )
-    return items
+    # 5: the warning names the line that built the engine or set its observers.
+    return adapt_observers(items, stacklevel=5)
 
 
 class Engine:

@@ -3,7 +3,7 @@ strategy reads to tell whether the tier is done (it is the strategy's ``Counts``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._observe import TierObserver, notify_task
@@ -22,7 +22,7 @@ class Ledger:
     __slots__ = (
         "events",
         "finished",
-        "mode",
+        "metadata",
         "observers",
         "ok",
         "open",
@@ -38,12 +38,12 @@ class Ledger:
     def __init__(
         self,
         tier: Tier,
-        mode: str,
+        metadata: Mapping[str, str],
         observers: tuple[TierObserver, ...],
         events: Callable[[Any], None] | None,
     ) -> None:
         self.tier = tier
-        self.mode = mode
+        self.metadata = metadata
         self.observers = observers
         self.events = events
         self.traced: dict[int, tuple[TaskTrace, Any]] = {}
@@ -73,7 +73,7 @@ class Ledger:
                 traced[0].end(result, traced[1].atask)
         self.values[task.name] = result.value
         if self.observers and not result.resumed:  # it did not run: nothing to measure
-            notify_task(self.observers, self.tier.name, self.mode, result)
+            notify_task(self.observers, self.tier.name, result, self.metadata)
         if self.events is not None:
             self.events(
                 {
@@ -110,11 +110,11 @@ class Ledger:
         tasks = self.tier.tasks
         return TierResult(
             tier=self.tier.name,
-            mode=self.mode,
             tasks={tasks[i].name: r for i, r in enumerate(self.results) if r is not None},
             wall_time=wall_time,
             deadline_exceeded=deadline_hit,
             winner=self.winner,
             loop_lag=lag,
             blocking=tuple(blocking),
+            metadata=self.metadata,
         )

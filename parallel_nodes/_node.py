@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import UnionType
 from typing import (
     Annotated,
@@ -22,8 +22,10 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from ._deprecated import adapt_observers, metadata_with_mode
 from ._engine import Engine
 from ._errors import ConfigError
+from ._metadata import freeze_metadata
 from ._observe import TierObserver
 from ._results import TierResult
 from ._run import run_tier
@@ -191,20 +193,23 @@ class ParallelState(TypedDict, total=False):
 def parallel_node(
     tier: Tier,
     *,
-    mode: str = "default",
+    metadata: Mapping[str, str] | None = None,
     meta_key: str | None = META_KEY,
-    observers: tuple[TierObserver, ...] | None = None,
+    observers: Iterable[TierObserver] | None = None,
     engine: Engine | None = None,
+    mode: str | None = None,
 ) -> ParallelNode:
     """Make a LangGraph node that runs ``tier`` and writes each task's value to state.
 
     Args:
         tier: The tier to run.
-        mode: The metrics label for this graph (declared in code).
+        metadata: Labels for the observers of every run of this node (see ``run_tier``),
+            e.g. ``{"mode": "research"}`` for the metrics' ``mode`` label.
         meta_key: The state key for the tier's record (see ``ParallelState``); ``None`` writes
             no record.
         observers: Observers for this node instead of the engine's; ``()`` for none.
         engine: What runs the tier (see ``run_tier``); ``None``: the default engine.
+        mode: Deprecated: pass ``metadata={"mode": ...}``.
 
     Returns:
         A node for ``StateGraph.add_node``, for the sync API (``graph.invoke``) and the async
@@ -219,18 +224,21 @@ def parallel_node(
         >>> from parallel_nodes import Task, Tier
         >>> tier = Tier("t", [Task("a", lambda s: 1, timeout=1.0)], timeout=1.0)
         >>> builder = StateGraph(dict)  # doctest: +SKIP
-        >>> builder.add_node("fanout", parallel_node(tier))  # doctest: +SKIP
+        >>> node = parallel_node(tier, metadata={"mode": "research"})
+        >>> builder.add_node("fanout", node)  # doctest: +SKIP
     """
     if not isinstance(tier, Tier):
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
     if meta_key is not None and (not isinstance(meta_key, str) or not meta_key):
         raise ConfigError("meta_key", "must be a non-empty state key, or None for no record")
-    observer_tuple = None if observers is None else tuple(observers)
+    # Checked here, once per graph, not on each run.
+    frozen = freeze_metadata(metadata) if mode is None else metadata_with_mode(mode, metadata)
+    observer_tuple = None if observers is None else adapt_observers(observers)
     name = tier.name
 
     async def node(state: Any, *, runtime: Runtime[Any] | None = None) -> Any:
         result = await run_tier(
-            tier, state, runtime, engine=engine, mode=mode, observers=observer_tuple
+            tier, state, runtime, engine=engine, metadata=frozen, observers=observer_tuple
         )
         return state_update(result, meta_key, tier)
 

@@ -9,8 +9,10 @@ Names and attributes:
       ``execute_tool`` for tool tasks, ``retrieval`` for retrievers, ``parallel_task`` otherwise;
     * ``gen_ai.operation.name`` (that operation), ``gen_ai.tool.name`` on tool tasks,
       ``error.type`` on a degraded task (the failure type, or the exception's class for an error);
-    * ours under ``parallel_nodes.``: ``tier``, ``task``, ``mode``, ``status``, ``attempts``,
-      ``hedged``, ``deadline_left_s``, and on the tier ``outcome``, ``degraded``, ``wall_time_s``;
+    * ours under ``parallel_nodes.``: ``tier``, ``task``, ``status``, ``attempts``, ``hedged``,
+      ``deadline_left_s``, and on the tier ``outcome``, ``degraded``, ``wall_time_s``;
+    * the run's metadata, each key under ``parallel_nodes.metadata.`` (a workflow's mode is
+      ``parallel_nodes.metadata.mode``);
     * ``openinference.span.kind`` (``CHAIN``, ``RETRIEVER``, ``TOOL``), so Phoenix draws each
       span with the right icon.
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from ._metadata import NO_METADATA
 
 __all__ = ["EndReason", "TaskResult", "TaskStatus", "TierResult"]
 
@@ -92,15 +95,13 @@ class TierResult:
     """The outcome of one tier run.
 
     Example:
-        >>> result = TierResult(tier="t", mode="default", tasks={}, wall_time=0.0)
+        >>> result = TierResult(tier="t", tasks={}, wall_time=0.0)
         >>> result.speedup
         0.0
     """
 
     tier: str
     """The tier's name."""
-    mode: str
-    """The mode label the run was made under (for metrics)."""
     tasks: Mapping[str, TaskResult]
     """Each task's result, by task name, in the tier's declared order."""
     wall_time: float
@@ -115,6 +116,19 @@ class TierResult:
     blocking: tuple[str, ...] = ()
     """The tasks that may have blocked the event loop when a timer fired late: tasks ending
     as it was due, or async tasks still running, never the task that timed out."""
+    metadata: Mapping[str, str] = field(default_factory=lambda: NO_METADATA)
+    """What the caller passed as ``run_tier(metadata=...)``, read-only and unread by the
+    engine (a workflow's ``{"mode": ...}`` for the metrics, for instance)."""
+
+    @property
+    def mode(self) -> str:
+        """Deprecated: read ``metadata.get("mode", "default")``, where a workflow puts its mode."""
+        warnings.warn(
+            "TierResult.mode is deprecated; read result.metadata.get('mode', 'default')",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.metadata.get("mode", "default")
 
     @property
     def values(self) -> dict[str, Any]:

@@ -7,14 +7,16 @@ engine, and finds the node's runtime and config.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from langchain_core.runnables.config import var_child_runnable_config
 
+from ._deprecated import adapt_observers, metadata_with_mode
 from ._durable import open_memo
 from ._engine import CURRENT_ENGINE, Engine, default_engine
-from ._errors import ConfigError
 from ._inject import CONF, EMPTY, RUNTIME_KEY
+from ._metadata import freeze_metadata
 from ._observe import TierObserver, notify_task, notify_tier
 from ._outcome import task_result
 from ._results import TaskStatus, TierResult
@@ -30,8 +32,9 @@ async def run_tier(
     runtime: Any = None,
     *,
     engine: Engine | None = None,
-    mode: str = "default",
-    observers: tuple[TierObserver, ...] | list[TierObserver] | None = None,
+    metadata: Mapping[str, str] | None = None,
+    observers: Iterable[TierObserver] | None = None,
+    mode: str | None = None,
 ) -> TierResult:
     """Run a tier's tasks at once and return within its deadline, whatever the tasks do.
 
@@ -46,16 +49,21 @@ async def run_tier(
             ``task_finished`` event per task go to LangGraph's ``custom`` stream.
         engine: What runs it: observers, worker pool, stragglers, each task's run state. By
             default the engine of the run this one is nested in, else ``default_engine()``.
-        mode: A label for metrics (a mode name declared in code, never user text).
             A ``durable`` tier also needs the runtime's store and execution info.
+        metadata: Labels for the observers, ``str`` to ``str``, passed to them unread and
+            read-only (and set on the tier's spans). The Prometheus observer takes its
+            ``mode`` label from ``metadata["mode"]``: keep such values declared in code,
+            never user text.
         observers: Observers for this run instead of the engine's; ``()`` for none.
+        mode: Deprecated: pass ``metadata={"mode": ...}``.
 
     Returns:
         Every task's result; failed, timed-out and disabled tasks carry their defaults.
 
     Raises:
         TypeError: If ``tier`` is not a ``Tier``.
-        ConfigError: A ``durable`` tier runs without a store or checkpointer.
+        ConfigError: ``metadata`` is not a mapping of ``str`` to ``str``, or a ``durable``
+            tier runs without a store or checkpointer.
         GraphBubbleUp: A task's ``interrupt()`` or ``Command(graph=Command.PARENT)``, re-raised
             untouched (the tier's other tasks are cancelled), as from a plain node.
         KeyboardInterrupt, SystemExit: Re-raised from a task; they are never swallowed.
@@ -65,21 +73,24 @@ async def run_tier(
         >>> tier = Tier("t", [Task("a", lambda s: s["x"] + 1, timeout=1.0)], timeout=1.0)
         >>> asyncio.run(run_tier(tier, {"x": 1}, observers=())).values
         {'a': 2}
+        >>> asyncio.run(run_tier(tier, {"x": 1}, metadata={"mode": "chat"}, observers=())).metadata
+        {'mode': 'chat'}
     """
     if not isinstance(tier, Tier):
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
-    if not isinstance(mode, str) or not mode:
-        raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
+    metadata = freeze_metadata(metadata) if mode is None else metadata_with_mode(mode, metadata)
     if engine is None:
         engine = CURRENT_ENGINE.get() or default_engine()
-    obs = engine.observers if observers is None else tuple(observers)
+    obs = engine.observers if observers is None else adapt_observers(observers)
     if not tier.enabled:
-        return _skip_all(tier, mode, obs)
+        return _skip_all(tier, metadata, obs)
     config = var_child_runnable_config.get()
     if runtime is None and config is not None:
         runtime = config.get(CONF, EMPTY).get(RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
-    run = TierRun(tier, state, runtime, mode, obs, asyncio.get_running_loop(), engine, memo, config)
+    run = TierRun(
+        tier, state, runtime, metadata, obs, asyncio.get_running_loop(), engine, memo, config
+    )
     token = CURRENT_ENGINE.set(engine)
     try:
         return await run.execute()
@@ -87,12 +98,14 @@ async def run_tier(
         CURRENT_ENGINE.reset(token)
 
 
-def _skip_all(tier: Tier, mode: str, observers: tuple[TierObserver, ...]) -> TierResult:
+def _skip_all(
+    tier: Tier, metadata: Mapping[str, str], observers: tuple[TierObserver, ...]
+) -> TierResult:
     results = {t.name: task_result(t, TaskStatus.SKIPPED) for t in tier.tasks}
     if observers:
         for r in results.values():
-            notify_task(observers, tier.name, mode, r)
-    result = TierResult(tier=tier.name, mode=mode, tasks=results, wall_time=0.0)
+            notify_task(observers, tier.name, r, metadata)
+    result = TierResult(tier=tier.name, tasks=results, wall_time=0.0, metadata=metadata)
     if observers:
         notify_tier(observers, result)
     return result

@@ -81,7 +81,7 @@ class TierRun:
         "limit",
         "loop",
         "memo",
-        "mode",
+        "metadata",
         "queue",
         "root_state",
         "running",
@@ -101,7 +101,7 @@ class TierRun:
         tier: Tier,
         state: Any,
         runtime: Any,
-        mode: str,
+        metadata: Mapping[str, str],
         observers: tuple[TierObserver, ...],
         loop: asyncio.AbstractEventLoop,
         engine: Engine,
@@ -110,7 +110,7 @@ class TierRun:
     ) -> None:
         self.tier = tier
         self.state = state
-        self.mode = mode
+        self.metadata = metadata
         self.loop = loop
         self.engine = engine
         self.stragglers = engine.stragglers
@@ -134,7 +134,7 @@ class TierRun:
         self.sources = node_sources(runtime, config)
         writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
         self.emit: Callable[[Any], None] | None = writer
-        self.ledger = Ledger(tier, mode, observers, writer if tier.stream_events else None)
+        self.ledger = Ledger(tier, metadata, observers, writer if tier.stream_events else None)
         self.trace: TierTrace | None = None
         self.serde: Any = getattr(checkpointer_of(config), "serde", None)
         self.channels: Mapping[str, Any] | None = channels_of(config)
@@ -444,7 +444,7 @@ class TierRun:
     async def execute(self) -> TierResult:
         loop, tier = self.loop, self.tier
         config = self.sources["config"]
-        trace = self.trace = start_tier(tier.name, self.mode, config, timeout=tier.timeout)
+        trace = self.trace = start_tier(tier.name, self.metadata, config, timeout=tier.timeout)
         timer = loop.call_at(self.deadline, self.on_deadline)
         soft = None
         soft_deadline = tier.strategy.soft_deadline
@@ -458,7 +458,7 @@ class TierRun:
                 await self.done
         except asyncio.CancelledError:
             self.halt()  # the caller's choice, not the tasks' failure: nothing is recorded
-            notify_cancelled(self.ledger.observers, tier.name, self.mode)
+            notify_cancelled(self.ledger.observers, tier.name, self.metadata)
             if trace is not None:
                 trace.end(None)
             raise

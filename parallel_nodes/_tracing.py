@@ -2,7 +2,7 @@
 
 The engine's whole hook is four calls, each at one place::
 
-    trace = start_tier(tier.name, mode, config, deadline=...)  # None: nothing listens
+    trace = start_tier(tier.name, metadata, config, timeout=...)  # None: nothing listens
     t = trace.task(task, state, deadline_left=...)  # at launch; pass t.config to the task
     coro = t.wrap(coro)                              # before create_task
     t.end(result, atask)                             # where the task's result is recorded
@@ -101,13 +101,18 @@ def _listening(config: Mapping[str, Any] | None) -> bool:
 
 
 def start_tier(
-    tier: str, mode: str, config: RunnableConfig | None = None, *, timeout: float = 0.0
+    tier: str,
+    metadata: Mapping[str, str],
+    config: RunnableConfig | None = None,
+    *,
+    timeout: float = 0.0,
 ) -> TierTrace | None:
     """Begin tracing a tier run, or ``None`` when no callback handler and no OTel provider listen.
 
     Args:
         tier: The tier's name.
-        mode: The run's metrics label.
+        metadata: The run's metadata, set on the tier's and each task's span as
+            ``parallel_nodes.metadata.<key>`` (``parallel_nodes_metadata_<key>`` on runs).
         config: The node's config; ``None`` reads LangChain's current one (set inside a node).
         timeout: The tier's deadline in seconds, for the span's attributes.
 
@@ -124,7 +129,7 @@ def start_tier(
     tracer = otel_tracer()
     if manager is None and tracer is None:
         return None
-    return TierTrace(tier, mode, config, manager, tracer, timeout)
+    return TierTrace(tier, metadata, config, manager, tracer, timeout)
 
 
 def fallback_note(result: TaskResult) -> str:
@@ -173,9 +178,10 @@ class TierTrace:
         "_token",
         "config",
         "manager",
-        "mode",
         "pending",
+        "run_metadata",
         "span",
+        "span_metadata",
         "tasks",
         "tier",
         "tracer",
@@ -184,14 +190,17 @@ class TierTrace:
     def __init__(
         self,
         tier: str,
-        mode: str,
+        metadata: Mapping[str, str],
         config: RunnableConfig | None,
         manager: AsyncCallbackManager | None,
         tracer: Tracer | None,
         timeout: float,
     ) -> None:
         self.tier = tier
-        self.mode = mode
+        # Prefixed once per tier, not per task: the metadata's keys are the caller's, and a
+        # prefix keeps them from clashing with the attributes and run metadata set here.
+        self.span_metadata = {f"parallel_nodes.metadata.{k}": v for k, v in metadata.items()}
+        self.run_metadata = {f"parallel_nodes_metadata_{k}": v for k, v in metadata.items()}
         self.config = config
         self.manager = manager
         self.tracer = tracer
@@ -208,8 +217,8 @@ class TierTrace:
                     "gen_ai.operation.name": "parallel_tier",
                     "openinference.span.kind": "CHAIN",
                     "parallel_nodes.tier": tier,
-                    "parallel_nodes.mode": mode,
                     "parallel_nodes.timeout_s": timeout,
+                    **self.span_metadata,
                 },
             )
             self._token = context.attach(trace.set_span_in_context(self.span))
@@ -306,9 +315,9 @@ class TaskTrace:
             metadata = {
                 "parallel_nodes_tier": tier.tier,
                 "parallel_nodes_task": self.name,
-                "parallel_nodes_mode": tier.mode,
                 "parallel_nodes_hedged": hedged,
                 "parallel_nodes_deadline_left_s": round(deadline_left, 6),
+                **tier.run_metadata,
             }
             self._start = asyncio.get_running_loop().create_task(
                 fire_start(parent, run_type, run_id, self.name, state, metadata)
@@ -322,9 +331,9 @@ class TaskTrace:
                 "openinference.span.kind": SPAN_KINDS[run_type],
                 "parallel_nodes.tier": tier.tier,
                 "parallel_nodes.task": self.name,
-                "parallel_nodes.mode": tier.mode,
                 "parallel_nodes.hedged": hedged,
                 "parallel_nodes.deadline_left_s": deadline_left,
+                **tier.span_metadata,
             }
             if run_type == "tool":
                 attributes["gen_ai.tool.name"] = self.name
