@@ -215,7 +215,7 @@ class _Panel:
         self.results: dict[str, TaskResult] = {}
         self.enough = asyncio.Event()
 
-    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
+    def on_task_finished(self, tier: str, result: TaskResult, metadata: Mapping[str, str]) -> None:
         self.results[result.name] = result
         if result.ok:
             score = self.judge(self.question, result.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Final
 
 from prometheus_client import REGISTRY
@@ -21,6 +22,9 @@ __all__ = [
     "install",
     "outcome_of",
 ]
+
+_DEFAULT_MODE: Final = "default"
+"""The ``mode`` label of a run whose metadata names no mode."""
 
 _FAILURES: Final[dict[TaskStatus, FailureType]] = {
     TaskStatus.TIMEOUT: FailureType.TIMEOUT,
@@ -47,7 +51,7 @@ def outcome_of(result: TierResult) -> TierOutcome:
     """How a finished tier run ended: ``deadline``, else ``degraded``, else ``ok``.
 
     Example:
-        >>> outcome_of(TierResult(tier="t", mode="m", tasks={}, wall_time=0.0))
+        >>> outcome_of(TierResult(tier="t", tasks={}, wall_time=0.0))
         <TierOutcome.OK: 'ok'>
     """
     if result.deadline_exceeded:
@@ -57,6 +61,15 @@ def outcome_of(result: TierResult) -> TierOutcome:
     return TierOutcome.OK
 
 
+def _mode_of(metadata: Mapping[str, str]) -> str:
+    """The ``mode`` label of a run: ``metadata["mode"]``, else ``"default"``.
+
+    A workflow puts its mode there (``ParallelBaseWorkflow.mode``), as does a caller's
+    ``run_tier(metadata={"mode": ...})``; keep it a name declared in code, never user text.
+    """
+    return metadata.get("mode", _DEFAULT_MODE)
+
+
 class PrometheusObserver:
     """A ``TierObserver`` that records every tier run into a ``ParallelMetrics``.
 
@@ -64,6 +77,7 @@ class PrometheusObserver:
     one failure of its ``FailureType``. Per tier: the wall time, the speedup, a timeout when
     the deadline cut it off, and its outcome in the success-rate window (a run succeeds when
     no task degraded). A disabled tier, where every task was skipped, records nothing.
+    The ``mode`` label is the run's ``metadata["mode"]`` (``"default"`` without one).
 
     Args:
         metrics: Where to record; the process-wide default metrics when omitted.
@@ -75,9 +89,9 @@ class PrometheusObserver:
         >>> registry = CollectorRegistry()
         >>> observer = PrometheusObserver(ParallelMetrics(registry=registry))
         >>> tier = Tier("t", [Task("a", lambda s: 1, timeout=1.0)], timeout=1.0)
-        >>> _ = asyncio.run(run_tier(tier, {}, observers=(observer,)))
+        >>> _ = asyncio.run(run_tier(tier, {}, metadata={"mode": "chat"}, observers=(observer,)))
         >>> registry.get_sample_value("parallel_execution_success_rate",
-        ...                           {"tier": "t", "mode": "default"})
+        ...                           {"tier": "t", "mode": "chat"})
         1.0
     """
 
@@ -89,11 +103,12 @@ class PrometheusObserver:
     def __repr__(self) -> str:
         return f"PrometheusObserver({self.metrics!r})"
 
-    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
+    def on_task_finished(self, tier: str, result: TaskResult, metadata: Mapping[str, str]) -> None:
         """Record one task's duration and, when it degraded, its failure."""
         status = result.status
         if status is TaskStatus.SKIPPED:
             return
+        mode = metadata.get("mode", _DEFAULT_MODE)  # inline: once per task
         self.metrics.observe_task(result.name, mode, duration=result.duration)
         failure = _FAILURES.get(status)
         if failure is not None:
@@ -106,7 +121,7 @@ class PrometheusObserver:
             return
         self.metrics.observe_tier(
             result.tier,
-            result.mode,
+            _mode_of(result.metadata),
             wall_time=result.wall_time,
             speedup=result.speedup,
             succeeded=result.succeeded,
@@ -114,9 +129,9 @@ class PrometheusObserver:
             outcome=outcome_of(result),
         )
 
-    def on_tier_cancelled(self, tier: str, mode: str) -> None:
+    def on_tier_cancelled(self, tier: str, metadata: Mapping[str, str]) -> None:
         """Count a tier run its caller cancelled (it has no result to record)."""
-        self.metrics.observe_outcome(tier, mode, TierOutcome.CANCELLED_BY_CALLER)
+        self.metrics.observe_outcome(tier, _mode_of(metadata), TierOutcome.CANCELLED_BY_CALLER)
 
 
 _lock = threading.Lock()

@@ -18,7 +18,9 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from ._breaker import CircuitBreaker
+from ._deprecated import adapt_observers
 from ._errors import ConfigError
+from ._metadata import freeze_metadata
 from ._node import both_apis, merge_tier_records, state_update
 from ._observe import TierObserver
 from ._run import run_tier
@@ -77,7 +79,8 @@ class ParallelBaseWorkflow(ABC):
     """
 
     mode: ClassVar[str] = "base"
-    """The ``mode`` metric label for this workflow's tiers."""
+    """The ``mode`` metric label for this workflow's tiers: its runs carry it as
+    ``metadata={"mode": mode}``, where the Prometheus observer reads it."""
     state_schema: ClassVar[type[Any]] = WorkflowState
     """The graph's state type; subclasses may extend ``WorkflowState``."""
     TIER1_NAME: ClassVar[str] = "retrieval"
@@ -109,6 +112,8 @@ class ParallelBaseWorkflow(ABC):
             ConfigError: ``breakers`` names an unknown task or holds something else.
         """
         self.breakers = _check_breakers(breakers)
+        # The kernel carries metadata unread; the mode is the template's notion, put there.
+        self._metadata = freeze_metadata({"mode": self.mode})
         if isinstance(config, ParallelConfig):
             self.config = config
         else:
@@ -116,7 +121,7 @@ class ParallelBaseWorkflow(ABC):
         if not self.config.metrics:
             self._observers: tuple[TierObserver, ...] | None = ()
         else:
-            self._observers = None if observers is None else tuple(observers)
+            self._observers = None if observers is None else adapt_observers(observers)
         cfg = self.config
         self.tier1 = self._make_tier(
             self.TIER1_NAME,
@@ -203,7 +208,9 @@ class ParallelBaseWorkflow(ABC):
         )
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:
-        result = await run_tier(tier, state, runtime, mode=self.mode, observers=self._observers)
+        result = await run_tier(
+            tier, state, runtime, metadata=self._metadata, observers=self._observers
+        )
         update: dict[str, Any] = state_update(result, tier=tier)
         return update
 
