@@ -98,7 +98,7 @@ async def e2e(seconds: float) -> None:
     default_collector().watch(*_E2E_TIERS)  # the breaker gauge reports these tiers' breakers
     while loop.time() < end:
         for tier in _E2E_TIERS:
-            await run_tier(tier, {}, mode="e2e")
+            await run_tier(tier, {}, metadata={"mode": "e2e"})
         await asyncio.sleep(0.01)
 
 
@@ -178,7 +178,7 @@ async def demo(seconds: float) -> None:
     async def worker(mode: str, pause: float) -> None:
         while loop.time() < end:
             for tier in tiers:
-                await run_tier(tier, {}, mode=mode)
+                await run_tier(tier, {}, metadata={"mode": mode})
             await asyncio.sleep(pause)
 
     async with asyncio.TaskGroup() as group:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -25,7 +26,7 @@ __all__ = ["run"]
 class _NullObserver:
     """Receives every callback and does nothing with it."""
 
-    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
+    def on_task_finished(self, tier: str, result: TaskResult, metadata: Mapping[str, str]) -> None:
         pass
 
     def on_tier_finished(self, result: TierResult) -> None:

@@ -74,7 +74,7 @@ def main() -> int:
     config: Any = {"callbacks": AsyncCallbackManager([])}
     started = time.perf_counter()
     for _ in range(100_000):
-        start_tier("t", "m", config)
+        start_tier("t", {"mode": "m"}, config)
     hook = (time.perf_counter() - started) / 100_000 * 1e6
 
     print(f"tier of {TASKS} no-op tasks, median µs per run over {BATCHES} batches of {RUNS}")

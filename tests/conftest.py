@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,11 +14,12 @@ from parallel_nodes import TaskResult, TierResult
 class RecordingObserver:
     """Keeps every callback, in order, for assertions."""
 
-    tasks: list[tuple[str, str, TaskResult]] = field(default_factory=list)
+    tasks: list[tuple[str, Mapping[str, str], TaskResult]] = field(default_factory=list)
+    """``(tier, metadata, result)`` per task, the result last, as tests unpack it."""
     tiers: list[TierResult] = field(default_factory=list)
 
-    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
-        self.tasks.append((tier, mode, result))
+    def on_task_finished(self, tier: str, result: TaskResult, metadata: Mapping[str, str]) -> None:
+        self.tasks.append((tier, metadata, result))
 
     def on_tier_finished(self, result: TierResult) -> None:
         self.tiers.append(result)

@@ -17,7 +17,7 @@ from langgraph.types import RetryPolicy
 
 from parallel_nodes import Task, TaskStatus, Tier, run_tier
 from parallel_nodes.diagnostics import straggler_count
-from parallel_nodes.errors import InvalidOutputError, TaskTimeoutError
+from parallel_nodes.errors import ConfigError, InvalidOutputError, TaskTimeoutError
 from tests._virtual import virtual_time
 from tests.conftest import RecordingObserver
 
@@ -343,7 +343,7 @@ async def test_cancelling_the_caller_cancels_the_tasks() -> None:
 
 async def test_observer_that_raises_is_ignored(caplog: pytest.LogCaptureFixture) -> None:
     class Broken:
-        def on_task_finished(self, tier: str, mode: str, result: Any) -> None:
+        def on_task_finished(self, tier: str, result: Any, metadata: Any) -> None:
             raise RuntimeError("observer bug")
 
         def on_tier_finished(self, result: Any) -> None:
@@ -362,8 +362,8 @@ async def test_bad_arguments_are_named() -> None:
     assert (await run_tier(tier, None, observers=())).values == {"a": 1}
     with pytest.raises(TypeError, match="tier"):
         await run_tier("t", {}, observers=())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="mode"):
-        await run_tier(tier, {}, mode="", observers=())
+    with pytest.raises(ConfigError, match="metadata"):
+        await run_tier(tier, {}, metadata={"mode": 1}, observers=())  # type: ignore[dict-item]
 
 
 def test_keyboard_interrupt_propagates() -> None:

@@ -198,7 +198,7 @@ async def test_monitoring_metrics_tracked(recorder: RecordingObserver) -> None:
     await _run(wf)
     tiers = {r.tier: r for r in recorder.tiers}
     assert set(tiers) == {"retrieval", "post_generation"}
-    assert all(r.mode == "test" for r in recorder.tiers)
+    assert all(r.metadata == {"mode": "test"} for r in recorder.tiers)
     assert tiers["retrieval"].degraded == ("memory_retrieval",)
     assert tiers["retrieval"].tasks["memory_retrieval"].status is TaskStatus.ERROR
     assert tiers["retrieval"].speedup > 2.0

@@ -35,7 +35,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import pytest
@@ -61,7 +61,7 @@ class DegradedTasks:
     It only reads results, so it changes nothing a test sees (and exports no metrics).
     """
 
-    def on_task_finished(self, tier: str, mode: str, result: TaskResult) -> None:
+    def on_task_finished(self, tier: str, result: TaskResult, metadata: Mapping[str, str]) -> None:
         if not result.degraded:
             return
         error = result.error

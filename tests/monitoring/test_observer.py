@@ -62,7 +62,8 @@ class Probe:
         self.mode = mode
 
     async def run(self, tier: Tier) -> TierResult:
-        return await run_tier(tier, {}, mode=self.mode, observers=(self.observer,))
+        metadata = {"mode": self.mode}
+        return await run_tier(tier, {}, metadata=metadata, observers=(self.observer,))
 
     def get(self, name: str, **labels: str) -> float:
         found = self.registry.get_sample_value(name, {**labels, "mode": self.mode})
@@ -227,7 +228,7 @@ def test_every_status_maps_to_one_failure_type(
 ) -> None:
     assert failure_type_of(status) == expected
     probe = Probe()
-    probe.observer.on_task_finished("t", "default", TaskResult("x", status, None, 0.2))
+    probe.observer.on_task_finished("t", TaskResult("x", status, None, 0.2), {})
     assert probe.all_failures() == (0 if expected is None else 1)
     if expected is not None:
         assert probe.failures("x", expected) == 1
@@ -249,7 +250,7 @@ _CHILD = textwrap.dedent(
         return 1
 
     tier = Tier("child_tier", [Task("child_task", work, timeout=1.0)], timeout=1.0)
-    asyncio.run(run_tier(tier, {}, mode="child"))
+    asyncio.run(run_tier(tier, {}, metadata={"mode": "child"}))
     print(REGISTRY.get_sample_value(
         "parallel_execution_duration_seconds_count", {"tier": "child_tier", "mode": "child"}))
     """

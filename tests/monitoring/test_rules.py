@@ -116,7 +116,7 @@ async def test_exposition_passes_promtool_check_metrics(promtool: str) -> None:
         timeout=0.03,
     )
     for _ in range(2):
-        await run_tier(tier, {}, mode="lint", observers=(observer,))
+        await run_tier(tier, {}, metadata={"mode": "lint"}, observers=(observer,))
     exposition = generate_latest(registry)
     for name in ("parallel_execution_timeouts_total", "parallel_task_failures_total"):
         assert name.encode() in exposition

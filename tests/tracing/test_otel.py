@@ -60,7 +60,7 @@ async def test_a_tier_span_holds_one_span_per_task_with_genai_attributes(
         ],
         timeout=1.0,
     )
-    await run_tier(tier, {}, mode="research", observers=())
+    await run_tier(tier, {}, metadata={"mode": "research"}, observers=())
     found = by_name(spans)
     assert set(found) == {
         "parallel_tier retrieval",
@@ -72,7 +72,7 @@ async def test_a_tier_span_holds_one_span_per_task_with_genai_attributes(
     assert root.parent is None
     assert root.attributes is not None
     assert root.attributes["parallel_nodes.outcome"] == "ok"
-    assert root.attributes["parallel_nodes.mode"] == "research"
+    assert root.attributes["parallel_nodes.metadata.mode"] == "research"
     for name in (
         "retrieval rag_retrieval",
         "execute_tool tool_suggestion",
@@ -86,6 +86,7 @@ async def test_a_tier_span_holds_one_span_per_task_with_genai_attributes(
         assert span.attributes["parallel_nodes.status"] == "ok"
         assert span.attributes["parallel_nodes.attempts"] == 1
         assert span.attributes["parallel_nodes.tier"] == "retrieval"
+        assert span.attributes["parallel_nodes.metadata.mode"] == "research"
     tool = found["execute_tool tool_suggestion"].attributes
     assert tool is not None
     assert tool["gen_ai.operation.name"] == "execute_tool"

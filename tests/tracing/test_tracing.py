@@ -205,13 +205,13 @@ async def test_each_send_gets_its_own_task_runs_under_its_own_node_run(
 
 
 async def test_no_handler_means_no_trace_and_almost_no_cost() -> None:
-    assert start_tier("t", "m", None) is None
-    assert start_tier("t", "m", {"callbacks": []}) is None
+    assert start_tier("t", {}, None) is None
+    assert start_tier("t", {}, {"callbacks": []}) is None
     tier = Tier("t", [Task("a", score, timeout=1.0)], timeout=1.0)
     await run_tier(tier, {}, observers=())  # outside a graph: nothing to nest under
     started = time.perf_counter()
     for _ in range(2000):
-        start_tier("t", "m", {"callbacks": None})
+        start_tier("t", {}, {"callbacks": None})
     per_call = (time.perf_counter() - started) / 2000
     assert per_call < 50e-6  # a few µs on a loaded 2-core machine; the bound leaves room
 
