@@ -84,3 +84,58 @@ def test_a_kernel_module_imports_nothing_from_the_template(module: str) -> None:
     assert not imported & TEMPLATE, f"{module} imports the template: {imported & TEMPLATE}"
     reached = sorted(m for m in imported if m.startswith(APPLICATIONS))
     assert not reached, f"{module} imports an application: {reached}"
+
+
+MODE_SHIMS = frozenset(
+    {
+        ("parallel_nodes._run", "run_tier"),
+        ("parallel_nodes._node", "parallel_node"),
+        ("parallel_nodes._results", "TierResult.mode"),
+    }
+)
+"""Where the kernel may still say ``mode``: the deprecated ``mode=`` and ``TierResult.mode``.
+Everything else they need lives in ``_deprecated``, which exists to know that one key."""
+
+ENGINE = [
+    m for m in KERNEL if m.startswith("parallel_nodes._") and m != "parallel_nodes._deprecated"
+]
+"""The engine's own modules: the kernel less the metrics package, whose ``mode`` label is
+its business, and the deprecation shims."""
+
+
+def _mode_mentions(tree: ast.AST, scope: str = "") -> Iterator[tuple[str, int]]:
+    """``(scope, line)`` of each ``mode`` used as a name: a parameter, variable, attribute,
+    keyword argument or string key (``__slots__``, a dict), never inside prose."""
+    for node in ast.iter_child_nodes(tree):
+        inner = scope
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            inner = f"{scope}.{node.name}" if scope else node.name
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "mode":
+                yield inner, node.lineno
+        named = (
+            (isinstance(node, ast.arg) and node.arg == "mode")
+            or (isinstance(node, ast.Name) and node.id == "mode")
+            or (isinstance(node, ast.Attribute) and node.attr == "mode")
+            or (isinstance(node, ast.keyword) and node.arg == "mode")
+            or (isinstance(node, ast.Constant) and node.value == "mode")
+        )
+        if named:
+            yield scope, getattr(node, "lineno", 0)
+        yield from _mode_mentions(node, inner)
+
+
+def test_the_mode_scan_finds_a_mode_where_one_is() -> None:
+    tree = ast.parse("class A:\n    __slots__ = ('mode',)\n    def f(self, mode): self.mode = 1\n")
+    assert [line for _, line in _mode_mentions(tree)] == [2, 3, 3]
+
+
+@pytest.mark.parametrize("module", ENGINE)
+def test_the_engine_never_names_a_mode_outside_the_deprecation_shims(module: str) -> None:
+    """Issue 14: a mode is the template's metrics label; the engine carries opaque metadata."""
+    tree = ast.parse(_modules()[module].read_text(encoding="utf-8"))
+    found = [
+        f"{scope or '<module>'}:{line}"
+        for scope, line in _mode_mentions(tree)
+        if (module, scope) not in MODE_SHIMS
+    ]
+    assert not found, f"{module} names a mode outside the shims: {found}; use run metadata"
