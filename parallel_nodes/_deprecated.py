@@ -12,10 +12,8 @@ form is wrapped once in a ``LegacyObserver``, so the calls per task stay one pla
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import warnings
-import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -118,26 +116,28 @@ class LegacyObserver:
         hook(tier, metadata.get(_MODE, _DEFAULT_MODE) if self.cancel_takes_mode else metadata)
 
 
-_CURRENT: Final[weakref.WeakKeyDictionary[type, bool]] = weakref.WeakKeyDictionary()
-"""Observer classes already found in the current form: their next registration is one lookup."""
+_CURRENT: Final[dict[type, None]] = {}
+"""Observer classes already found in the current form: their next registration is one lookup.
+A plain dict, not a weak one, because ``run_tier(observers=...)`` registers on every run; it is
+emptied when full, so classes made on the fly cannot grow it without bound."""
+_CURRENT_MAX: Final = 1024
 
 
 def _adapt(observer: Any, stacklevel: int) -> Any:
     cls = type(observer)
-    own = getattr(observer, "__dict__", None)
-    # A hook set on the instance (a SimpleNamespace) may differ from one instance to the next.
-    cacheable = not own or ("on_task_finished" not in own and "on_tier_cancelled" not in own)
-    if cacheable and cls in _CURRENT:
+    if cls in _CURRENT:
         return observer
     task = getattr(observer, "on_task_finished", None)
     cancel = getattr(observer, "on_tier_cancelled", None)
     task_takes_mode = task is not None and _task_hook_takes_mode(task)
     cancel_takes_mode = cancel is not None and _cancel_hook_takes_mode(cancel)
     if not (task_takes_mode or cancel_takes_mode):
-        if cacheable:
-            # A class that refuses weak references is checked at each registration.
-            with contextlib.suppress(TypeError):
-                _CURRENT[cls] = True
+        # Only a class that defines the hook: one set on the instance (a SimpleNamespace)
+        # may differ from one instance to the next.
+        if hasattr(cls, "on_task_finished"):
+            if len(_CURRENT) >= _CURRENT_MAX:
+                _CURRENT.clear()
+            _CURRENT[cls] = None
         return observer
     old = (
         "on_task_finished(tier, mode, result)"
@@ -167,7 +167,12 @@ def adapt_observers(observers: Iterable[Any], *, stacklevel: int = 4) -> tuple[A
     ``stacklevel`` counts from ``_adapt``: 4, the default, names the caller of the function
     that calls this one.
     """
-    items = tuple(observers)
+    items = observers if type(observers) is tuple else tuple(observers)
+    for obs in items:  # the common case, every class seen before: no call per observer
+        if type(obs) not in _CURRENT:
+            break
+    else:
+        return items
     adapted = None
     for i, obs in enumerate(items):
         new = _adapt(obs, stacklevel)

@@ -61,6 +61,8 @@ def freeze_metadata(metadata: Mapping[str, str] | None) -> Mapping[str, str]:
     """
     if metadata is None:
         return NO_METADATA
+    if type(metadata) is FrozenMetadata:  # checked when frozen: a node's, a workflow's, a result's
+        return metadata
     if not isinstance(metadata, Mapping):
         raise ConfigError(
             "metadata",
