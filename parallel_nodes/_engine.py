@@ -69,7 +69,9 @@ class Engine:
     run state.
 
     Args:
-        observers: Told of every task and tier a run of this engine ends.
+        observers: Told of every task and tier a run of this engine ends. One written for the
+            old ``on_task_finished(tier, mode, result)`` is wrapped here, with a
+            ``DeprecationWarning``.
         pool: The daemon workers for sync task functions; the process's shared pool by
             default.
         sleep: How a retry waits between attempts.

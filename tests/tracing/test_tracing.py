@@ -48,7 +48,8 @@ async def hang(state: Any) -> str:
 
 def graph_of(tier: Tier, state: type = State) -> Any:
     builder: Any = StateGraph(state)
-    builder.add_node("fanout", parallel_node(tier, observers=(), meta_key=None))
+    node = parallel_node(tier, metadata={"mode": "research"}, observers=(), meta_key=None)
+    builder.add_node("fanout", node)
     builder.add_edge(START, "fanout")
     builder.add_edge("fanout", END)
     return builder.compile()
@@ -78,6 +79,7 @@ async def test_each_task_is_a_child_run_of_the_node_with_its_run_type(
     assert rag.metadata["parallel_nodes_tier"] == "retrieval"
     assert rag.metadata["parallel_nodes_task"] == "rag_retrieval"
     assert rag.metadata["parallel_nodes_hedged"] is False
+    assert rag.metadata["parallel_nodes_metadata_mode"] == "research"  # the run's, prefixed
     assert 0 < rag.metadata["parallel_nodes_deadline_left_s"] <= 2.0
     assert children["tool_suggestion"].outputs == "calculator"
     assert children["scoring"].outputs == {"output": 0.9, "status": "ok", "attempts": 1}
