@@ -133,7 +133,7 @@ def test_a_test_that_passes_when_rerun_alone_is_flaky_not_broken() -> None:
     assert list(result.flaky) == ["a"]
 
 
-_HANGS = '''
+_HANGS = """
 import threading
 import time
 
@@ -152,7 +152,7 @@ def test_leaves_a_thread_that_holds_the_exit():
 
 def test_last():
     pass
-'''
+"""
 
 
 @pytest.mark.slow
