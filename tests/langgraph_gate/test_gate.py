@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import operator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -171,7 +172,7 @@ def test_a_run_that_stalls_in_a_test_or_at_exit_keeps_every_finished_record(
     # no:phoenix: our dev install's Phoenix plugin takes longer to import than the stall window.
     extra = ["-p", "no:phoenix"]
     report = compare.run_mode("plain", suite, ["test_stalls.py"], tmp_path, extra, tag="stall")
-    tests = compare.json.loads(report.read_text(encoding="utf-8"))["tests"]
+    tests = json.loads(report.read_text(encoding="utf-8"))["tests"]
     outcomes = {test.split("::")[-1]: record["outcome"] for test, record in tests.items()}
     assert outcomes == {
         "test_first": "passed",
