@@ -70,8 +70,9 @@ async def run_tier(
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
     if not isinstance(mode, str) or not mode:
         raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
+    inherited = CURRENT_ENGINE.get() or default_engine()
     if engine is None:
-        engine = CURRENT_ENGINE.get() or default_engine()
+        engine = inherited
     obs = engine.observers if observers is None else tuple(observers)
     if not tier.enabled:
         return _skip_all(tier, mode, obs)
@@ -80,6 +81,8 @@ async def run_tier(
         runtime = config.get(CONF, EMPTY).get(RUNTIME_KEY)
     memo = open_memo(tier.name, runtime) if tier.durable else None
     run = TierRun(tier, state, runtime, mode, obs, asyncio.get_running_loop(), engine, memo, config)
+    if engine is inherited:  # a run nested in its tasks finds this engine already
+        return await run.execute()
     token = CURRENT_ENGINE.set(engine)
     try:
         return await run.execute()
