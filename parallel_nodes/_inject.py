@@ -62,7 +62,13 @@ def _no_writer(_: Any) -> None:
 
 
 def node_sources(runtime: Any, config: Any) -> dict[str, Any]:
-    """The node's own injected values, shared by every task that needs no writer of its own."""
+    """The node's own injected values, shared by every task that needs no writer of its own.
+
+    Never changed once built (a task that needs its own copies it), so a run outside a graph
+    shares one.
+    """
+    if runtime is None and config is None:
+        return _NO_SOURCES
     writer = getattr(runtime, "stream_writer", None) if runtime is not None else None
     return {
         "runtime": runtime,
@@ -70,6 +76,14 @@ def node_sources(runtime: Any, config: Any) -> dict[str, Any]:
         "writer": writer or _no_writer,
         "store": getattr(runtime, "store", None) if runtime is not None else None,
     }
+
+
+_NO_SOURCES: Final[dict[str, Any]] = {
+    "runtime": None,
+    "config": None,
+    "writer": _no_writer,
+    "store": None,
+}
 
 
 def _quiet_messages(callbacks: Any, slot: Slot) -> BaseCallbackManager | None:

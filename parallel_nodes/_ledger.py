@@ -56,7 +56,7 @@ class Ledger:
         """Tasks that succeeded."""
         self.finished = 0
         """Tasks that ended, well or not (a skipped task did not)."""
-        self.required_open = sum(1 for t in tier.tasks if t.required and t.enabled)
+        self.required_open = tier.required
         """Enabled ``required`` tasks without a result yet."""
         self.winner: str | None = None
         """The first task to succeed."""

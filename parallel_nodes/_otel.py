@@ -24,6 +24,7 @@ really ends, and *linked* to its tier span (it outlives the tier, so it is not i
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ SPAN_KINDS: Final[dict[str, str]] = {"retriever": "RETRIEVER", "tool": "TOOL", "
 
 _SCOPE: Final = "parallel_nodes"
 _cache: list[Any] = [None, None]  # [provider, tracer]: one tracer per installed provider
+_SET: Final = object()  # stands for a provider when OTel's private global is not there
+_PROVIDER_FROM_ENV: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+_GETTER: Final = _trace.get_tracer_provider if _trace is not None else None
 
 
 def otel_tracer() -> Tracer | None:
@@ -58,7 +62,18 @@ def otel_tracer() -> Tracer | None:
     """
     if _trace is None:
         return None
-    provider = _trace.get_tracer_provider()
+    # OTel's getter looks ``OTEL_PYTHON_TRACER_PROVIDER`` up in os.environ on every call until
+    # a provider is set (a microsecond per run); its module global says "none set" for free.
+    # The variable names a provider class for the process, so it is read once, at import.
+    # (Unless the getter was replaced, as tests do to install a provider of their own.)
+    getter = _trace.get_tracer_provider
+    if (
+        getter is _GETTER
+        and getattr(_trace, "_TRACER_PROVIDER", _SET) is None
+        and not _PROVIDER_FROM_ENV
+    ):
+        return None
+    provider = getter()
     if provider is _cache[0]:
         tracer: Tracer | None = _cache[1]
         return tracer

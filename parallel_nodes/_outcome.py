@@ -23,6 +23,7 @@ __all__ = [
     "LAG_WARNING",
     "blame",
     "contended",
+    "held_loop",
     "log_abandoned",
     "saves",
     "task_result",
@@ -194,3 +195,15 @@ def blame(
     for result in victims:
         if result is not None and result.error is not None:
             result.error.add_note(note)
+
+
+def held_loop(tier: str, task: str, held: float) -> None:
+    """Log a task whose first step, run eagerly at its launch, held the event loop."""
+    _log.warning(
+        "tier %s: the event loop was blocked for %.3fs by the first step of task %r (measured "
+        "at its launch); an async task doing sync work should be a sync task (it then runs in "
+        "a thread)",
+        tier,
+        held,
+        task,
+    )

@@ -79,8 +79,9 @@ async def run_tier(
     if not isinstance(tier, Tier):
         raise TypeError(f"tier: expected a Tier, got {type(tier).__name__}; build one with Tier()")
     metadata = freeze_metadata(metadata) if mode is None else metadata_with_mode(mode, metadata)
+    inherited = CURRENT_ENGINE.get() or default_engine()
     if engine is None:
-        engine = CURRENT_ENGINE.get() or default_engine()
+        engine = inherited
     obs = engine.observers if observers is None else adapt_observers(observers)
     if not tier.enabled:
         return _skip_all(tier, metadata, obs)
@@ -91,6 +92,8 @@ async def run_tier(
     run = TierRun(
         tier, state, runtime, metadata, obs, asyncio.get_running_loop(), engine, memo, config
     )
+    if engine is inherited:  # a run nested in its tasks finds this engine already
+        return await run.execute()
     token = CURRENT_ENGINE.set(engine)
     try:
         return await run.execute()

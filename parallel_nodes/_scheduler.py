@@ -23,9 +23,10 @@ The flow, in the order a reader meets it:
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from langchain_core.runnables.config import var_child_runnable_config
@@ -42,6 +43,7 @@ from ._outcome import (
     LAG_WARNING,
     blame,
     contended,
+    held_loop,
     log_abandoned,
     saves,
     task_result,
@@ -56,7 +58,27 @@ from ._task import Task
 from ._tier import Tier
 from ._tracing import TierTrace, start_tier
 
-__all__ = ["TierRun"]
+__all__ = ["TierRun", "start_task"]
+
+Task_ = asyncio.Task[Any]
+
+EAGER: Final = sys.version_info >= (3, 12)
+"""Whether a task's first step runs at its launch (Python 3.12+, as LangGraph runs a node's)."""
+
+if sys.version_info >= (3, 12):
+
+    def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Task_:
+        """Start a task eagerly, as LangGraph starts a node's (``eager_task_factory``): its
+        first step runs now, in its own context and as the current task, so a task that
+        needs no wait ends here, without a trip through the event loop."""
+        return asyncio.Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Task_:
+        """Start a task (Python 3.11 has no eager start; LangGraph's nodes start lazily too)."""
+        return loop.create_task(coro)
+
 
 _ROOT: Final = "__root__"
 """The one channel of a graph whose state is a single value (LangGraph's name for it)."""
@@ -116,8 +138,8 @@ class TierRun:
         self.stragglers = engine.stragglers
         self.memo = memo
         self.kept: dict[str, Any] = {}
-        self.waiting = [len(t.depends_on) for t in tier.tasks]
-        self.queue: deque[int] = deque(i for i in tier.order if not self.waiting[i])
+        self.waiting = list(tier.waiting)
+        self.queue: deque[int] = deque(tier.ready)
         self.running: dict[int, Slot] = {}
         self.limit = tier.limit
         # ALL never ends a tier early: no need to ask it after every result.
@@ -136,32 +158,64 @@ class TierRun:
         self.emit: Callable[[Any], None] | None = writer
         self.ledger = Ledger(tier, metadata, observers, writer if tier.stream_events else None)
         self.trace: TierTrace | None = None
-        self.serde: Any = getattr(checkpointer_of(config), "serde", None)
-        self.channels: Mapping[str, Any] | None = channels_of(config)
+        self.serde: Any = None
+        self.channels: Mapping[str, Any] | None = None
+        if config is not None:  # inside a graph: its checkpointer and channels
+            self.serde = getattr(checkpointer_of(config), "serde", None)
+            self.channels = channels_of(config)
         self.root_state = self.channels is not None and _ROOT in self.channels
 
     # -- launching --------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Launch ready tasks up to the concurrency limit; a disabled or kept one just ends."""
-        queue, running, tasks = self.queue, self.running, self.tier.tasks
-        while queue and len(running) < self.limit and not self.closing:
-            i = queue.popleft()
-            task = tasks[i]
-            if task.enabled and not (self.kept and task.name in self.kept):
-                self.launch(i, task)
-                continue
-            if task.enabled:
-                result = task_result(task, TaskStatus.OK, self.kept[task.name], resumed=True)
-            else:
-                result = task_result(task, TaskStatus.SKIPPED)
-            self.ledger.record(i, result)
-            if self.over():
-                return
-            if self.tier.has_dependencies:
-                self.release(i)
+        """Launch ready tasks up to the concurrency limit; a disabled or kept one just ends.
 
-    def launch(self, i: int, task: Task) -> None:
+        A task started eagerly may end within its first step; such tasks are recorded only
+        after every ready task has been launched, so that the tier starts the same tasks as
+        when each first step waits for the event loop.
+        """
+        queue, running, tasks = self.queue, self.running, self.tier.tasks
+        while True:
+            ended: list[Slot] = []
+            while queue and len(running) < self.limit and not self.closing:
+                i = queue.popleft()
+                task = tasks[i]
+                if task.enabled and not (self.kept and task.name in self.kept):
+                    slot = self.launch(i, task)
+                    if slot is not None:
+                        ended.append(slot)
+                    continue
+                if task.enabled:
+                    result = task_result(task, TaskStatus.OK, self.kept[task.name], resumed=True)
+                else:
+                    result = task_result(task, TaskStatus.SKIPPED)
+                self.ledger.record(i, result)
+                if self.over():
+                    return
+                if self.tier.has_dependencies:
+                    self.release(i)
+            if not ended or not self.record_ended(ended):
+                return
+
+    def record_ended(self, ended: list[Slot]) -> bool:
+        """Record tasks that ended within their first step; whether the run goes on."""
+        for slot in ended:
+            if slot.closed:  # the tier closed and recorded it already
+                slot.release()
+                continue
+            assert slot.atask is not None
+            result = self.finish(slot, slot.atask)
+            if result is not None:
+                self.ledger.record(slot.index, result)
+            slot.release()
+            if result is None or self.over():  # it ended the tier, or the run is over
+                return False
+            if self.tier.has_dependencies:
+                self.release(slot.index)
+        return True
+
+    def launch(self, i: int, task: Task) -> Slot | None:
+        """Start task ``i``; its slot when it already ended (started eagerly), else ``None``."""
         loop = self.loop
         state = self.state
         if task.depends_on:
@@ -176,7 +230,7 @@ class TierRun:
                 slot.cpu = [0.0]
         sources = self.sources
         config = sources["config"]
-        gate = (not task.is_async and self.emit is not None) or task.idle_timeout is not None
+        gate = task.idle_timeout is not None or (self.emit is not None and not task.is_async)
         if gate:
             sources = task_sources(sources, self.emit, slot, task, loop.time)
             config = task_config(config, sources, slot, task)
@@ -193,7 +247,12 @@ class TierRun:
             )
         try:
             # The fast path is fn(state) itself: no wrapper coroutine at all.
-            coro = task.fn(state, **slot.kwargs) if task.plain else self.engine.call_for(task)(slot)
+            if not task.plain:
+                coro = self.engine.call_for(task)(slot)
+            elif task.inject:
+                coro = task.fn(state, **slot.kwargs)
+            else:
+                coro = task.fn(state)
         except Exception as exc:  # raised before its first await: this task's failure only
             coro = raise_later(exc)
         if traced is not None:
@@ -202,12 +261,21 @@ class TierRun:
         token = ENCLOSING_DEADLINE.set(min(now + task.timeout, self.deadline))
         config_token = var_child_runnable_config.set(config) if gate else None
         try:
-            atask = loop.create_task(coro)
+            atask = start_task(loop, coro)
         finally:
             if config_token is not None:
                 var_child_runnable_config.reset(config_token)
             ENCLOSING_DEADLINE.reset(token)
         slot.atask = atask
+        if EAGER:  # its first step ran just now: what it held the loop for is measured
+            held = loop.time() - now
+            if held >= LAG_WARNING:
+                self.lag = max(self.lag, held)
+                if task.name not in self.blocking:
+                    self.blocking.append(task.name)
+                held_loop(self.tier.name, task.name, held)
+        if atask.done():
+            return slot
         atask.add_done_callback(slot.on_done)
         if now + task.timeout < self.deadline:
             slot.timer = loop.call_at(now + task.timeout, slot.on_timeout)
@@ -215,6 +283,7 @@ class TierRun:
         if idle is not None and now + idle < self.deadline:
             slot.beat = now
             slot.idle_timer = loop.call_at(now + idle, slot.on_idle)
+        return None
 
     # -- how a task ends --------------------------------------------------------------------
 

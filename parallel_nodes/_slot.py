@@ -81,12 +81,18 @@ class Slot:
                 if result is not None:
                     run.settle(self.index, result)
         finally:
-            # The task's context holds the node's config, whose runtime holds this slot's
-            # writer: the references back to the task would make a cycle that keeps
-            # LangGraph's whole loop alive until the garbage collector runs.
-            self.atask = None
-            self.kwargs = _EMPTY
-            self.state = None
+            self.release()
+
+    def release(self) -> None:
+        """Drop the task, its arguments and its state once its result is recorded.
+
+        The task's context holds the node's config, whose runtime holds this slot's writer:
+        the references back to the task would make a cycle that keeps LangGraph's whole loop
+        alive until the garbage collector runs.
+        """
+        self.atask = None
+        self.kwargs = _EMPTY
+        self.state = None
 
     def on_idle(self) -> None:
         """The idle timer: abandon a task silent for its idle timeout, else look again later."""

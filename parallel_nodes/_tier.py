@@ -103,6 +103,12 @@ class Tier:
     )
     """For each task, its dependencies' ``(name, output_key)`` pairs."""
     has_dependencies: bool = field(init=False, repr=False, compare=False)
+    waiting: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """For each task, how many tasks it waits for: what a run starts counting down from."""
+    ready: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """The tasks that wait for none, in ``order``: a run's first queue."""
+    required: int = field(init=False, repr=False, compare=False)
+    """How many enabled tasks are ``required``."""
     has_sync: bool = field(init=False, repr=False, compare=False)
     """Whether any task is sync: such a tier measures CPU time to keep its speedup honest."""
 
@@ -170,4 +176,8 @@ class Tier:
             tuple(tuple((d, output_keys[d]) for d in t.depends_on) for t in items),
         )
         set_("has_dependencies", any(t.depends_on for t in items))
+        # Counted once here rather than on every run: a run only copies them.
+        set_("waiting", tuple(len(t.depends_on) for t in items))
+        set_("ready", tuple(i for i in order if not items[i].depends_on))
+        set_("required", sum(1 for t in items if t.required and t.enabled))
         set_("has_sync", any(not t.is_async for t in items))

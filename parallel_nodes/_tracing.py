@@ -119,16 +119,18 @@ def start_tier(
     Must be called inside the coroutine that runs the tier: the tier span becomes the current
     OTel span there until :meth:`TierTrace.end`. ``PARALLEL_NODES_TRACING=0`` switches both off.
     """
-    if _environ.get("PARALLEL_NODES_TRACING", "1").strip().lower() in _OFF:
-        return None
     if config is None:
         config = var_child_runnable_config.get()
-    manager = None
-    if config is not None and _listening(config):
-        manager = get_async_callback_manager_for_config(config)
+    listening = config is not None and _listening(config)
     tracer = otel_tracer()
-    if manager is None and tracer is None:
+    # The switch is read only when something listens: a run nobody traces pays no lookup.
+    if not listening and tracer is None:
         return None
+    if _environ.get("PARALLEL_NODES_TRACING", "1").strip().lower() in _OFF:
+        return None
+    manager = None
+    if listening and config is not None:
+        manager = get_async_callback_manager_for_config(config)
     return TierTrace(tier, metadata, config, manager, tracer, timeout)
 
 

@@ -267,17 +267,22 @@ def run_mode(
             )  # fmt: skip
             if _wait_for_progress(proc, progress):
                 break
-            hung = _progress_records(progress)[1]
-            if hung is None:
+            finished, hung = _progress_records(progress)
+            if hung is None and not finished:
                 raise SystemExit(f"{tag}: pytest made no progress at all; see {log}")
-            print(f"  {tag}: {hung} hung; killed, resuming after it")
-            earlier.update(_progress_records(progress)[0])
-            earlier[hung] = {
-                "outcome": "failed",
-                "phase": "call",
-                "error": f"hung: no progress for {STALL_SECONDS:.0f} s, past pytest-timeout; "
-                "the process was killed",
-            }
+            earlier.update(finished)
+            if hung is None:
+                # Between tests: a fixture's teardown or the interpreter's exit (joining a
+                # thread a test left behind) hung. Every finished test's record stands.
+                print(f"  {tag}: pytest hung after its last finished test; killed")
+            else:
+                print(f"  {tag}: {hung} hung; killed, resuming after it")
+                earlier[hung] = {
+                    "outcome": "failed",
+                    "phase": "call",
+                    "error": f"hung: no progress for {STALL_SECONDS:.0f} s, past "
+                    "pytest-timeout; the process was killed",
+                }
             every = _collect(base, files, sdist, env)
             todo = [t for t in every if t not in earlier]
             if not todo:
@@ -315,6 +320,8 @@ def _progress_records(progress: Path) -> tuple[dict[str, dict[str, Any]], str | 
     """The finished tests' records, and the test that started last without finishing."""
     finished: dict[str, dict[str, Any]] = {}
     current = None
+    if not progress.exists():  # killed before its first test started
+        return finished, current
     for line in progress.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         if "started" in entry:

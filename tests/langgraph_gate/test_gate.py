@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import operator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -131,3 +132,53 @@ def test_a_test_that_passes_when_rerun_alone_is_flaky_not_broken() -> None:
     result = compare.compare(plain, engine, {}, rerun)
     assert list(result.broken) == ["b"]
     assert list(result.flaky) == ["a"]
+
+
+_HANGS = """
+import threading
+import time
+
+
+def test_first():
+    pass
+
+
+def test_hangs_where_no_timeout_reaches():
+    time.sleep(600)
+
+
+def test_leaves_a_thread_that_holds_the_exit():
+    threading.Thread(target=threading.Event().wait).start()  # not a daemon: exit joins it
+
+
+def test_last():
+    pass
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_run_that_stalls_in_a_test_or_at_exit_keeps_every_finished_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver kills a stalled pytest and resumes after the hung test; a run that stalls
+    after its last test (at exit, joining a thread a test left) keeps every record it wrote."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_stalls.py").write_text(_HANGS, encoding="utf-8")
+    # Long enough for pytest to start on a loaded machine, short enough for a test.
+    monkeypatch.setattr(compare, "STALL_SECONDS", 10.0)
+    monkeypatch.setattr(compare, "TEST_TIMEOUT", 900)  # so only the stall detector ends it
+    # no:phoenix: our dev install's Phoenix plugin takes longer to import than the stall window.
+    extra = ["-p", "no:phoenix"]
+    report = compare.run_mode("plain", suite, ["test_stalls.py"], tmp_path, extra, tag="stall")
+    tests = json.loads(report.read_text(encoding="utf-8"))["tests"]
+    outcomes = {test.split("::")[-1]: record["outcome"] for test, record in tests.items()}
+    assert outcomes == {
+        "test_first": "passed",
+        "test_hangs_where_no_timeout_reaches": "failed",
+        "test_leaves_a_thread_that_holds_the_exit": "passed",
+        "test_last": "passed",
+    }
+    hung = tests["test_stalls.py::test_hangs_where_no_timeout_reaches"]
+    assert hung["error"].startswith("hung: no progress")
