@@ -102,6 +102,9 @@ class Engine:
         {'a': 1}
         >>> engine.stragglers.abandoned
         0
+        >>> from parallel_nodes import Breaker
+        >>> engine.breaker(Breaker("search")).state.value  # a breaker tasks name, by its handle
+        'closed'
     """
 
     __slots__ = (
