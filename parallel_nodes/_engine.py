@@ -143,11 +143,13 @@ class Engine:
         """Abandoned tasks still running, and the counts of abandoned and starved tasks."""
         self.clock: Callable[[], float] = loop_time if clock is None else clock
         """What breakers (in the engine's own store) and replica ejections measure time on."""
-        if breakers is not None and not isinstance(breakers, BreakerStore):
+        if breakers is None:
+            breakers = InMemoryBreakerStore(clock=self.clock)
+        elif not isinstance(breakers, BreakerStore):
             raise ConfigError(
                 "breakers", "must be a BreakerStore, e.g. RedisBreakerStore(redis_client)"
             )
-        self.breakers: BreakerStore = breakers or InMemoryBreakerStore(clock=self.clock)
+        self.breakers: BreakerStore = breakers
         """Where the breakers tasks name keep their state."""
         self._handles: dict[str, CircuitBreaker] = {}
 
