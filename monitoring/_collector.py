@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from parallel_nodes import BreakerState, CircuitBreaker, Engine, Tier
+from parallel_nodes import Breaker, BreakerState, CircuitBreaker, Engine, Tier
 from parallel_nodes.diagnostics import default_engine
 
 __all__ = [
@@ -95,12 +95,20 @@ class EngineCollector(Collector):
         if registry is not None:
             registry.register(self)
 
-    def watch(self, *tiers: Tier) -> None:
-        """Report the state of every breaker the tiers' tasks use, under the task's name."""
+    def watch(self, *tiers: Tier, engine: Engine | None = None) -> None:
+        """Report the state of every breaker the tiers' tasks use, under the task's name.
+
+        Args:
+            engine: The engine that runs the tiers, which holds the breakers the tasks name
+                (``Breaker``); the process's default engine by default.
+        """
         for tier in tiers:
             for task in tier.tasks:
-                if task.breaker is not None:
-                    self._breakers[task.name] = task.breaker
+                breaker = task.breaker
+                if isinstance(breaker, Breaker):
+                    breaker = (engine or default_engine()).breaker(breaker)
+                if breaker is not None:
+                    self._breakers[task.name] = breaker
 
     def watch_breakers(self, breakers: Iterable[tuple[str, CircuitBreaker]]) -> None:
         """Report these breakers' states, each under the given task name."""

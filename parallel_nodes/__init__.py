@@ -27,7 +27,7 @@ from ._lazy import name_public as _name_public
 
 if _TYPE_CHECKING:
     from ._balance import BalanceStrategy, OutlierDetection, ReplicaSet
-    from ._breaker import BreakerPolicy, BreakerState, CircuitBreaker
+    from ._breaker import Breaker, BreakerPolicy, BreakerState, CircuitBreaker
     from ._engine import Engine
     from ._hedge import Hedge
     from ._map import map_task
@@ -49,6 +49,7 @@ __all__ = [
     "FIRST_SUCCESS",
     "RACE",
     "BalanceStrategy",
+    "Breaker",
     "BreakerPolicy",
     "BreakerState",
     "CircuitBreaker",
@@ -80,6 +81,7 @@ __all__ = [
 _WHERE = {
     "ALL": "_strategy",
     "BalanceStrategy": "_balance",
+    "Breaker": "_breaker",
     "BreakerPolicy": "_breaker",
     "BreakerState": "_breaker",
     "CircuitBreaker": "_breaker",

@@ -1,6 +1,8 @@
 """Circuit breakers: stop calling a backend that keeps failing, then probe it before trusting it.
 
-:class:`CircuitBreaker` is the mutable run state around a pure state machine
+:class:`Breaker` is what a task carries: a frozen name and :class:`BreakerPolicy`. The
+:class:`~._engine.Engine` that runs the task resolves that name to a handle, once, in its store.
+:class:`CircuitBreaker` is that handle: the mutable run state around a pure state machine
 (:mod:`._breaker_machine`: :class:`BreakerPolicy`, :class:`BreakerSnapshot` and the transition
 functions). Its snapshot lives in a :class:`BreakerStore` (:mod:`._breaker_store`): the
 in-process :class:`InMemoryBreakerStore` by default, or :class:`RedisBreakerStore`
@@ -11,6 +13,7 @@ is importable from here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 from ._breaker_machine import (
     _CLOSED,
@@ -29,6 +32,7 @@ from ._breaker_store import BreakerStore, InMemoryBreakerStore
 from ._errors import CircuitOpenError, ConfigError
 
 __all__ = [
+    "Breaker",
     "BreakerPolicy",
     "BreakerSnapshot",
     "BreakerState",
@@ -48,10 +52,56 @@ __all__ = [
 _DEFAULT_POLICY = BreakerPolicy()
 
 
-class CircuitBreaker:
-    """A named circuit breaker: the mutable run state that applies a :class:`BreakerPolicy`.
+@dataclass(frozen=True, slots=True)
+class Breaker:
+    """Which circuit breaker a task calls through: a name and its policy, as frozen data.
 
-    Share one instance (or one name in a shared store) between every call to the same backend.
+    The breaker's state is not here: the engine that runs the task keeps one handle per name
+    in its store (``Engine(breakers=...)``; in process by default, ``RedisBreakerStore`` to
+    share it between processes), so every task naming ``"search"`` trips and heals one breaker.
+    Read it with ``engine.breaker("search")``.
+
+    Example:
+        >>> import asyncio
+        >>> from parallel_nodes import Engine, Task, Tier, run_tier
+        >>> search = Breaker("search", policy=BreakerPolicy(failure_threshold=1))
+        >>> async def down(state):
+        ...     raise ConnectionError("search is down")
+        >>> rag = Task("rag", down, timeout=1.0, default=[], breaker=search)
+        >>> engine = Engine()
+        >>> run = run_tier(Tier("t", [rag], timeout=1.0), {}, engine=engine, observers=())
+        >>> asyncio.run(run).tasks["rag"].status.value
+        'error'
+        >>> engine.breaker("search").state
+        <BreakerState.OPEN: 'open'>
+    """
+
+    name: str
+    """Identifies the breaker in the engine's store, in ``CircuitOpenError`` and in metrics."""
+    _: KW_ONLY
+    policy: BreakerPolicy = _DEFAULT_POLICY
+    """When it opens and how it recovers; every task naming the breaker gives the same one."""
+
+    def __post_init__(self) -> None:
+        name, policy = self.name, self.policy
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                "breaker.name", f"must be a non-empty string such as 'search', got {name!r}"
+            )
+        if not isinstance(policy, BreakerPolicy):
+            raise ConfigError(
+                "breaker.policy",
+                f"must be a BreakerPolicy, e.g. BreakerPolicy(failure_threshold=3), got {policy!r}",
+            )
+
+
+class CircuitBreaker:
+    """A circuit breaker's handle: the mutable run state that applies a :class:`BreakerPolicy`.
+
+    An engine makes one per :class:`Breaker` name (``engine.breaker(name)`` returns it): a task
+    names its breaker with ``Task(breaker=Breaker(...))``. Built by hand and put on
+    ``Task(breaker=...)``, an instance still works, shared by every task given it, in every
+    engine; prefer :class:`Breaker`, which keeps the task a plain value.
     Ask :meth:`allow` (or :meth:`check`) before each call, then report the outcome with
     :meth:`record_success`, :meth:`record_failure` or, for a cancelled call, :meth:`release`.
 

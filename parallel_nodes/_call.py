@@ -83,6 +83,7 @@ def build_call(
     sleep: Callable[[float], Awaitable[None]],
     pool: SyncPool,
     cache: BaseCache[Any] | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> Call:
     """The task's call chain, outermost first: cache, breaker, output check, retry, hedge,
     executor.
@@ -92,6 +93,7 @@ def build_call(
         sleep: The retry layer's backoff sleep.
         pool: The workers a sync function runs on.
         cache: Where a task with a ``cache_policy`` keeps its values (``None``: nowhere).
+        breaker: The handle the engine resolved ``task.breaker`` to (``None``: no breaker).
     """
     run_one = _executor(task, pool)
     call: Callable[[Slot], Awaitable[Any]]
@@ -107,8 +109,8 @@ def build_call(
         call = _retried(task, call, sleep)
     if task.returns == "update" or task.output_type is not None:
         call = _checked(task, call)
-    if task.breaker is not None:
-        call = _guarded(task.breaker, call)
+    if breaker is not None:
+        call = _guarded(breaker, call)
     if task.cache_policy is not None and cache is not None:
         call = cached(task, call, cache)  # a hit calls nothing: no breaker, no retry
     # Every layer is a coroutine function, and so is the bare call of a task that is not

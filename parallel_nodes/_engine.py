@@ -9,7 +9,9 @@ installs its observer on first use.
 
 Time is the event loop's: every timer is a ``loop.call_at``, so a test that runs on a
 fast-forwarding loop (``tests/_virtual.py``) runs the scheduler, strategies, retries and
-hedges on virtual time. Only the backoff sleep is called directly, and it is injectable.
+hedges on virtual time. What reads a clock outside a timer (breaker cool-downs, replica
+ejections) reads ``Engine.clock``, by default that same loop time; the backoff sleep is
+``Engine.sleep``. Both are injectable.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import asyncio
 import contextvars
 import os
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
+from ._breaker import Breaker, BreakerStore, CircuitBreaker, InMemoryBreakerStore
 from ._call import Call, build_call
 from ._deprecated import adapt_observers
+from ._errors import ConfigError
 from ._hedge import HedgeState
 from ._observe import TierObserver
 from ._stragglers import Stragglers
@@ -49,6 +54,14 @@ CURRENT_ENGINE: Final[contextvars.ContextVar[Engine | None]] = contextvars.Conte
     "parallel_nodes_engine", default=None
 )
 """The engine of the tier run this code runs in, so a nested run (``map_task``) uses it too."""
+
+
+def loop_time() -> float:
+    """The running event loop's time, else ``time.monotonic()`` (what a standard loop reads)."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:  # no loop: a sync health check, or a worker thread
+        return time.monotonic()
 
 
 def _check_observers(observers: Iterable[TierObserver]) -> tuple[TierObserver, ...]:
@@ -77,6 +90,14 @@ class Engine:
         sleep: How a retry waits between attempts.
         cache: A LangGraph cache (``InMemoryCache``, ``SqliteCache``, ``RedisCache``...) for
             tasks built with ``cache_policy``; it may be the one given to ``compile(cache=...)``.
+        clock: Seconds as a float, for what is measured outside the loop's timers: breaker
+            cool-downs and replica ejections. Default: the running loop's ``time()`` (so a
+            fast-forwarding test loop drives them too), ``time.monotonic()`` off the loop.
+        breakers: Where the breakers that tasks name (``Task(breaker=Breaker(...))``) keep
+            their state. Default: an in-memory store of this engine's own, on ``clock``.
+            Give a ``RedisBreakerStore`` to share breakers between processes; it keeps its own
+            wall clock (``time.time``), since other processes compare its timestamps and
+            their monotonic clocks do not share an origin.
 
     Example:
         >>> import asyncio
@@ -87,9 +108,23 @@ class Engine:
         {'a': 1}
         >>> engine.stragglers.abandoned
         0
+        >>> from parallel_nodes import Breaker
+        >>> engine.breaker(Breaker("search")).state.value  # a breaker tasks name, by its handle
+        'closed'
     """
 
-    __slots__ = ("_install", "_observers", "_tasks", "cache", "pool", "sleep", "stragglers")
+    __slots__ = (
+        "_handles",
+        "_install",
+        "_observers",
+        "_tasks",
+        "breakers",
+        "cache",
+        "clock",
+        "pool",
+        "sleep",
+        "stragglers",
+    )
 
     def __init__(
         self,
@@ -98,6 +133,8 @@ class Engine:
         pool: SyncPool | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         cache: BaseCache[Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        breakers: BreakerStore | None = None,
     ) -> None:
         self._observers = _check_observers(observers)
         self._install: Callable[[Engine], None] | None = None
@@ -110,6 +147,17 @@ class Engine:
         """Where tasks with a ``cache_policy`` keep their values (``None``: nothing is cached)."""
         self.stragglers = Stragglers()
         """Abandoned tasks still running, and the counts of abandoned and starved tasks."""
+        self.clock: Callable[[], float] = loop_time if clock is None else clock
+        """What breakers (in the engine's own store) and replica ejections measure time on."""
+        if breakers is None:
+            breakers = InMemoryBreakerStore(clock=self.clock)
+        elif not isinstance(breakers, BreakerStore):
+            raise ConfigError(
+                "breakers", "must be a BreakerStore, e.g. RedisBreakerStore(redis_client)"
+            )
+        self.breakers: BreakerStore = breakers
+        """Where the breakers tasks name keep their state."""
+        self._handles: dict[str, CircuitBreaker] = {}
 
     @property
     def observers(self) -> tuple[TierObserver, ...]:
@@ -130,6 +178,39 @@ class Engine:
         if observer not in self._observers:
             self._observers = (*self._observers, *_check_observers((observer,)))
 
+    def breaker(self, breaker: Breaker | str) -> CircuitBreaker:
+        """The handle of a breaker tasks name: read its ``state`` for a health check or metric.
+
+        Args:
+            breaker: A ``Breaker`` (its handle is made on first use, as a task's first run
+                does), or the name of one this engine already holds.
+
+        Raises:
+            ConfigError: No breaker has that name yet, or it has another policy.
+        """
+        return self._handle(breaker, "breaker")
+
+    def _handle(self, breaker: Breaker | str, field: str) -> CircuitBreaker:
+        name = breaker if isinstance(breaker, str) else breaker.name
+        handle = self._handles.get(name)
+        if isinstance(breaker, str):
+            if handle is None:
+                raise ConfigError(
+                    field,
+                    f"no breaker {name!r} in this engine yet; pass the task's "
+                    f"Breaker({name!r}, policy=...) to make it before the first run",
+                )
+        elif handle is None:
+            handle = CircuitBreaker(name, policy=breaker.policy, store=self.breakers)
+            self._handles[name] = handle
+        elif handle.policy != breaker.policy:
+            raise ConfigError(
+                field,
+                f"breaker {name!r} is already used with {handle.policy}; give every task "
+                "naming it the same policy, or give this one another name",
+            )
+        return handle
+
     def call_for(self, task: Task) -> Call:
         """The task's call chain, built on its first run."""
         entry = self._tasks.get(id(task))
@@ -147,13 +228,20 @@ class Engine:
     def _remember(self, task: Task) -> tuple[weakref.ref[Task], Call, HedgeState | None]:
         hedge = None
         if task.hedge is not None or task.replicas:
-            hedge = HedgeState(task.hedge, (task.fn, *task.replicas), task.balance, task.outlier)
+            hedge = HedgeState(
+                task.hedge, (task.fn, *task.replicas), task.balance, task.outlier, clock=self.clock
+            )
         key = id(task)
         tasks = self._tasks
         # Keyed by identity, and dropped with the task: two equal tasks are two backends'
         # worth of latencies, and a task built per call must not grow the engine.
         ref = weakref.ref(task, lambda _: tasks.pop(key, None))
-        call = build_call(task, hedge, sleep=self.sleep, pool=self.pool, cache=self.cache)
+        breaker = task.breaker
+        if isinstance(breaker, Breaker):  # one handle per name; an instance is its own handle
+            breaker = self._handle(breaker, f"{task.name}.breaker")
+        call = build_call(
+            task, hedge, sleep=self.sleep, pool=self.pool, cache=self.cache, breaker=breaker
+        )
         entry = (ref, call, hedge)
         tasks[key] = entry
         return entry

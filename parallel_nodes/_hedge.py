@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -82,6 +83,8 @@ class HedgeState:
         replicas: Sequence[Callable[..., Any]],
         strategy: BalanceStrategy,
         outlier: OutlierDetection | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sketch = LatencySketch(
             min_samples=hedge.min_samples if hedge else 20, refresh_every=16
@@ -89,7 +92,7 @@ class HedgeState:
         self.calls = 0
         self.hedges = 0
         self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(
-            replicas, strategy=strategy, outlier=outlier
+            replicas, strategy=strategy, outlier=outlier, clock=clock
         )
 
     def hedge_delay(self, hedge: Hedge | None) -> float | None:

@@ -20,10 +20,7 @@ from ._tier import Tier
 from ._tracing import log_extra
 
 __all__ = [
-    "LAG_WARNING",
-    "blame",
     "contended",
-    "held_loop",
     "log_abandoned",
     "saves",
     "task_result",
@@ -34,8 +31,6 @@ __all__ = [
 
 _log = logging.getLogger("parallel_nodes")
 
-LAG_WARNING: Final = 0.05
-"""A timer this late (seconds) means something held the event loop: it is reported."""
 _OWN_SHARE: Final = 0.05
 _BUSY_SHARE: Final = 0.2
 """A sync task's wall time over the process's CPU time tells the machine's load only when the
@@ -180,30 +175,3 @@ def log_abandoned(
             reason.value,
             extra=log_extra(tier, task),
         )
-
-
-def blame(
-    tier: str, lag: float, suspects: list[str], names: list[str], victims: list[TaskResult | None]
-) -> None:
-    """Name the suspects of a blocked loop in a log line and each victim's error."""
-    note = (
-        f"the event loop was blocked for {lag:.3f}s before this timeout could fire, "
-        f"likely by {suspects or 'code outside this tier'}; an async task doing sync work "
-        "should be a sync task (it then runs in a thread)"
-    )
-    _log.warning("tier %s: %s; timed out because of it: %s", tier, note, names)
-    for result in victims:
-        if result is not None and result.error is not None:
-            result.error.add_note(note)
-
-
-def held_loop(tier: str, task: str, held: float) -> None:
-    """Log a task whose first step, run eagerly at its launch, held the event loop."""
-    _log.warning(
-        "tier %s: the event loop was blocked for %.3fs by the first step of task %r (measured "
-        "at its launch); an async task doing sync work should be a sync task (it then runs in "
-        "a thread)",
-        tier,
-        held,
-        task,
-    )

@@ -23,10 +23,9 @@ The flow, in the order a reader meets it:
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from langchain_core.runnables.config import var_child_runnable_config
@@ -37,13 +36,11 @@ from ._deadline import ENCLOSING_DEADLINE, tier_deadline
 from ._durable import LOAD_SHARE, TaskMemo
 from ._engine import Engine
 from ._inject import channels_of, checkpointer_of, injected, node_sources, task_config, task_sources
+from ._lag import LAG_WARNING, held_at_launch, late_suspects, name_blockers
 from ._ledger import Ledger
 from ._observe import TierObserver, notify_cancelled, notify_tier
 from ._outcome import (
-    LAG_WARNING,
-    blame,
     contended,
-    held_loop,
     log_abandoned,
     saves,
     task_result,
@@ -52,33 +49,13 @@ from ._outcome import (
     unstarted_result,
 )
 from ._results import EndReason, TaskResult, TaskStatus, TierResult
-from ._slot import Slot
+from ._slot import EAGER, Slot, start_task
 from ._strategy import StrategyKind
 from ._task import Task
 from ._tier import Tier
 from ._tracing import TierTrace, start_tier
 
-__all__ = ["TierRun", "start_task"]
-
-Task_ = asyncio.Task[Any]
-
-EAGER: Final = sys.version_info >= (3, 12)
-"""Whether a task's first step runs at its launch (Python 3.12+, as LangGraph runs a node's)."""
-
-if sys.version_info >= (3, 12):
-
-    def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Task_:
-        """Start a task eagerly, as LangGraph starts a node's (``eager_task_factory``): its
-        first step runs now, in its own context and as the current task, so a task that
-        needs no wait ends here, without a trip through the event loop."""
-        return asyncio.Task(coro, loop=loop, eager_start=True)
-
-else:
-
-    def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Task_:
-        """Start a task (Python 3.11 has no eager start; LangGraph's nodes start lazily too)."""
-        return loop.create_task(coro)
-
+__all__ = ["TierRun"]
 
 _ROOT: Final = "__root__"
 """The one channel of a graph whose state is a single value (LangGraph's name for it)."""
@@ -143,8 +120,7 @@ class TierRun:
         self.running: dict[int, Slot] = {}
         self.limit = tier.limit
         # ALL never ends a tier early: no need to ask it after every result.
-        strategy = tier.strategy
-        self.until = None if strategy.kind is StrategyKind.ALL else strategy
+        self.until = None if tier.strategy.kind is StrategyKind.ALL else tier.strategy
         self.closing = False
         self.deadline_hit = False
         self.fatal: BaseException | None = None
@@ -169,20 +145,17 @@ class TierRun:
 
     def pump(self) -> None:
         """Launch ready tasks up to the concurrency limit; a disabled or kept one just ends.
-
-        A task started eagerly may end within its first step; such tasks are recorded only
-        after every ready task has been launched, so that the tier starts the same tasks as
-        when each first step waits for the event loop.
-        """
+        Tasks that end within their eager first step are recorded once every ready task has
+        launched, so the same tasks start as when each first step waits for the loop."""
         queue, running, tasks = self.queue, self.running, self.tier.tasks
         while True:
-            ended: list[Slot] = []
+            ended: list[Slot] | None = None
             while queue and len(running) < self.limit and not self.closing:
                 i = queue.popleft()
                 task = tasks[i]
                 if task.enabled and not (self.kept and task.name in self.kept):
-                    slot = self.launch(i, task)
-                    if slot is not None:
+                    if (slot := self.launch(i, task)) is not None:
+                        ended = ended or []
                         ended.append(slot)
                     continue
                 if task.enabled:
@@ -194,7 +167,7 @@ class TierRun:
                     return
                 if self.tier.has_dependencies:
                     self.release(i)
-            if not ended or not self.record_ended(ended):
+            if ended is None or not self.record_ended(ended):
                 return
 
     def record_ended(self, ended: list[Slot]) -> bool:
@@ -270,10 +243,7 @@ class TierRun:
         if EAGER:  # its first step ran just now: what it held the loop for is measured
             held = loop.time() - now
             if held >= LAG_WARNING:
-                self.lag = max(self.lag, held)
-                if task.name not in self.blocking:
-                    self.blocking.append(task.name)
-                held_loop(self.tier.name, task.name, held)
+                held_at_launch(self, task.name, held)
         if atask.done():
             return slot
         atask.add_done_callback(slot.on_done)
@@ -290,10 +260,10 @@ class TierRun:
     def on_task_timeout(self, slot: Slot) -> None:
         """The task's own timeout fired."""
         task = self.tier.tasks[slot.index]
-        suspects = self.lag_suspects(slot.started + task.timeout, (slot.index,))
+        suspects = late_suspects(self, slot.started + task.timeout, (slot.index,))
         self.expire(slot, task.timeout, EndReason.TASK)
         if suspects is not None:
-            self.blame(suspects, (slot.index,))
+            name_blockers(self, suspects, (slot.index,))
 
     def expire(self, slot: Slot, budget: float, reason: EndReason) -> None:
         """Abandon a task whose ``budget`` ran out, and settle it."""
@@ -480,33 +450,10 @@ class TierRun:
             return
         self.deadline_hit = True
         victims = tuple(self.running)
-        suspects = self.lag_suspects(self.deadline, victims)
+        suspects = late_suspects(self, self.deadline, victims)
         self.close(EndReason.TIER)
         if suspects is not None:
-            self.blame(suspects, victims)
-
-    def lag_suspects(self, due: float, victims: tuple[int, ...]) -> list[str] | None:
-        """When a timer fires late, the tasks that may have held the loop; else ``None``.
-
-        A timer runs late only when a callback ran long: an async task doing sync work. The
-        culprit is a task that ended at or after the timer was due (its last step was the long
-        one), or an async task still running; never the task whose timer it is.
-        """
-        lag = self.loop.time() - due
-        if lag < LAG_WARNING:
-            return None
-        self.lag = max(self.lag, lag)
-        tasks = self.tier.tasks
-        suspects = self.ledger.suspects(self.start, due)
-        suspects += [tasks[i].name for i in self.running if i not in victims and tasks[i].is_async]
-        return suspects
-
-    def blame(self, suspects: list[str], victims: tuple[int, ...]) -> None:
-        """Name the suspects in the record, a log line, and each victim's error."""
-        self.blocking.extend(n for n in suspects if n not in self.blocking)
-        names = [self.tier.tasks[i].name for i in victims]
-        results = self.ledger.results
-        blame(self.tier.name, self.lag, suspects, names, [results[i] for i in victims])
+            name_blockers(self, suspects, victims)
 
     # -- the run ----------------------------------------------------------------------------
 

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import sys
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Final
 
 from ._results import EndReason
 
 if TYPE_CHECKING:
     from ._scheduler import TierRun
 
-__all__ = ["Slot"]
+__all__ = ["EAGER", "Slot", "start_task"]
+
+Task_ = asyncio.Task[Any]
 
 _EMPTY: dict[str, Any] = {}
+
+EAGER: Final = sys.version_info >= (3, 12)
+"""Whether a task's first step runs at its launch (Python 3.12+, as LangGraph runs a node's)."""
+
+if sys.version_info >= (3, 12):
+
+    def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Task_:
+        """Start a task eagerly, as LangGraph starts a node's (``eager_task_factory``): its
+        first step runs now, in its own context and as the current task, so a task that
+        needs no wait ends here, without a trip through the event loop."""
+        return asyncio.Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Task_:
+        """Start a task (Python 3.11 has no eager start; LangGraph's nodes start lazily too)."""
+        return loop.create_task(coro)
 
 
 class Slot:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Union, cast, get_args, get_origin
 from langgraph.types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 from ._balance import BalanceStrategy, OutlierDetection
-from ._breaker import CircuitBreaker
+from ._breaker import Breaker, BreakerPolicy, CircuitBreaker
 from ._errors import ConfigError
 from ._executors import check_executor
 from ._hedge import Hedge
@@ -189,9 +189,12 @@ class Task:
     """For the good-enough strategy: whether the tier waits for this task."""
     output_type: type | tuple[type, ...] | None = None
     """When set, a value of another type counts as ``INVALID_OUTPUT`` and gets the default."""
-    breaker: CircuitBreaker | None = None
-    """A circuit breaker (shareable across tasks and, with Redis, processes); while it is open
-    the task is not called and gets its default with status ``CIRCUIT_OPEN``."""
+    breaker: Breaker | CircuitBreaker | None = None
+    """The circuit breaker the task calls through, by name: ``Breaker("search", policy=...)``.
+    The engine running the task holds its state, one handle per name, so tasks naming one
+    breaker share it (and, with ``Engine(breakers=RedisBreakerStore(...))``, processes do).
+    While it is open the task is not called and gets its default with status
+    ``CIRCUIT_OPEN``. A ``CircuitBreaker`` instance still works, as its own handle."""
     hedge: Hedge | None = None
     """Send a second attempt when the first is slow (see ``Hedge``)."""
     replicas: tuple[Callable[..., Any], ...] = ()
@@ -247,7 +250,7 @@ class Task:
             retry: RetryPolicy | None = None,
             required: bool = True,
             output_type: type | tuple[type, ...] | None = None,
-            breaker: CircuitBreaker | None = None,
+            breaker: Breaker | CircuitBreaker | None = None,
             hedge: Hedge | None = None,
             replicas: Sequence[Callable[..., Any]] = (),
             balance: str = "round_robin",
@@ -334,9 +337,22 @@ class Task:
         key = self.output_key
         if key is not None and not isinstance(key, str):
             raise ConfigError(f"{name}.output_key", "must be a non-empty string")
-        if self.breaker is not None and not isinstance(self.breaker, CircuitBreaker):
-            raise ConfigError(f"{name}.breaker", "must be a parallel_nodes.CircuitBreaker")
+        self._check_breaker()
         check_executor(self.executor, field=f"{name}.executor")
+
+    def _check_breaker(self) -> None:
+        breaker = self.breaker
+        if breaker is None or isinstance(breaker, Breaker | CircuitBreaker):
+            return
+        if isinstance(breaker, str):
+            fix = f"name it with Breaker({breaker!r}, policy=BreakerPolicy(...))"
+        elif isinstance(breaker, BreakerPolicy):
+            fix = f"a policy needs a name: Breaker({self.name!r}, policy=BreakerPolicy(...))"
+        else:
+            fix = f"got {type(breaker).__name__}"
+        raise ConfigError(
+            f"{self.name}.breaker", f"must be a parallel_nodes.Breaker or CircuitBreaker; {fix}"
+        )
 
     def _check_replicas(self, inject: tuple[tuple[str, str, bool], ...]) -> None:
         """Replicas, hedging and balancing: replicas must be interchangeable with ``fn``."""

@@ -8,6 +8,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ._breaker import Breaker, BreakerPolicy
 from ._errors import ConfigError
 from ._strategy import ALL, Strategy
 from ._task import Task
@@ -139,6 +140,7 @@ class Tier:
             raise ConfigError(f"{name}.tasks", "a tier needs at least one Task")
         seen: set[str] = set()
         keys: set[str] = set()
+        policies: dict[str, BreakerPolicy] = {}  # one breaker (one handle) applies one policy
         for i, t in enumerate(items):
             if not isinstance(t, Task):
                 raise ConfigError(f"{name}.tasks[{i}]", f"must be a Task, got {type(t).__name__}")
@@ -150,6 +152,12 @@ class Tier:
                 )
             seen.add(t.name)
             keys.add(t.output_key)
+            b = t.breaker
+            if isinstance(b, Breaker) and policies.setdefault(b.name, b.policy) != b.policy:
+                raise ConfigError(
+                    f"{name}.tasks[{i}].breaker",
+                    f"breaker {b.name!r} has two policies in this tier; give its tasks one",
+                )
         if not isinstance(strategy, Strategy):
             raise ConfigError(
                 f"{name}.strategy", "must be ALL, FIRST_SUCCESS, RACE, quorum(k) or good_enough(s)"

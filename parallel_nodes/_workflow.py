@@ -17,7 +17,7 @@ from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from ._breaker import CircuitBreaker
+from ._breaker import Breaker, CircuitBreaker
 from ._deprecated import adapt_observers
 from ._errors import ConfigError
 from ._metadata import freeze_metadata
@@ -96,7 +96,7 @@ class ParallelBaseWorkflow(ABC):
         *,
         config: ParallelConfig | Mapping[str, Any] | None = None,
         observers: Iterable[TierObserver] | None = None,
-        breakers: Mapping[str, CircuitBreaker] | None = None,
+        breakers: Mapping[str, Breaker | CircuitBreaker] | None = None,
     ) -> None:
         """Build the tiers from ``config``.
 
@@ -104,8 +104,9 @@ class ParallelBaseWorkflow(ABC):
             config: A ``ParallelConfig``, or a mapping of its fields.
             observers: Observers for both tiers; ``None`` means the process-wide defaults
                 (the Prometheus metrics), and ``config.metrics=False`` means none.
-            breakers: A circuit breaker per task name, e.g. ``{"rag_retrieval": breaker}``;
-                with a ``RedisBreakerStore`` every worker process sees the same state.
+            breakers: A circuit breaker per task name, e.g.
+                ``{"rag_retrieval": Breaker("search", policy=BreakerPolicy())}`` (the engine
+                that runs the tiers holds its state), or a ``CircuitBreaker`` instance.
 
         Raises:
             pydantic.ValidationError: A config value is wrong; the error names the field.
@@ -269,15 +270,19 @@ class ParallelBaseWorkflow(ABC):
         return 0.0 if wall_time == 0 else sum(items) / wall_time
 
 
-def _check_breakers(breakers: Mapping[str, CircuitBreaker] | None) -> dict[str, CircuitBreaker]:
+def _check_breakers(
+    breakers: Mapping[str, Breaker | CircuitBreaker] | None,
+) -> dict[str, Breaker | CircuitBreaker]:
     if breakers is None:
         return {}
     if not isinstance(breakers, Mapping):
-        raise ConfigError("breakers", "must be a mapping of task name to CircuitBreaker")
+        raise ConfigError("breakers", "must be a mapping of task name to Breaker")
     known = (*TIER1_TASKS, *TIER2_TASKS)
     for name, breaker in breakers.items():
         if name not in known:
             raise ConfigError(f"breakers.{name}", f"unknown task; known tasks are {list(known)}")
-        if not isinstance(breaker, CircuitBreaker):
-            raise ConfigError(f"breakers.{name}", "must be a parallel_nodes.CircuitBreaker")
+        if not isinstance(breaker, Breaker | CircuitBreaker):
+            raise ConfigError(
+                f"breakers.{name}", f"must be a parallel_nodes.Breaker, e.g. Breaker({name!r})"
+            )
     return dict(breakers)

@@ -1,13 +1,14 @@
 """Where circuit breakers keep their state, for a store of your own or one shared by workers.
 
-``CircuitBreaker(policy=BreakerPolicy(...))`` keeps its state in process (an
-``InMemoryBreakerStore``); ``store=RedisBreakerStore(client)`` shares it between the workers of
-a deployment. A store of your own implements ``BreakerStore`` over ``BreakerSnapshot`` values.
+The breakers tasks name (``Task(breaker=Breaker("llm", policy=...))``) live in the store of
+the engine that runs them: its own ``InMemoryBreakerStore`` by default;
+``Engine(breakers=RedisBreakerStore(client))`` shares them between the workers of a
+deployment. A store of your own implements ``BreakerStore`` over ``BreakerSnapshot`` values.
 
 Example:
-    >>> from parallel_nodes import BreakerPolicy, CircuitBreaker
-    >>> breaker = CircuitBreaker("llm", policy=BreakerPolicy(), store=InMemoryBreakerStore())
-    >>> breaker.state.value
+    >>> from parallel_nodes import Breaker, Engine
+    >>> engine = Engine(breakers=InMemoryBreakerStore())
+    >>> engine.breaker(Breaker("llm")).state.value
     'closed'
 """
 

@@ -1,5 +1,5 @@
-"""A CircuitBreaker on a Task: failures open it, an open breaker answers with the default at
-once (CIRCUIT_OPEN), a timeout counts as a failure, and a strategy's loser is no verdict."""
+"""A breaker on a Task: failures open it, an open breaker answers with the default at once
+(CIRCUIT_OPEN), a timeout counts as a failure, and a strategy's loser is no verdict."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 from parallel_nodes import (
     FIRST_SUCCESS,
+    Breaker,
     BreakerPolicy,
     BreakerState,
-    CircuitBreaker,
+    Engine,
     Task,
     TaskStatus,
     Tier,
@@ -29,9 +30,8 @@ class Clock:
 
 async def test_failures_open_the_breaker_and_it_answers_at_once() -> None:
     clock = Clock()
-    breaker = CircuitBreaker(
-        "vectors", policy=BreakerPolicy(failure_threshold=2, recovery_timeout=30), clock=clock
-    )
+    engine = Engine(clock=clock)
+    vectors = Breaker("vectors", policy=BreakerPolicy(failure_threshold=2, recovery_timeout=30))
     calls = 0
 
     async def down(state: Any) -> list[str]:
@@ -41,13 +41,14 @@ async def test_failures_open_the_breaker_and_it_answers_at_once() -> None:
         raise ConnectionError("down")
 
     tier = Tier(
-        "t", [Task("rag", down, timeout=1, default_factory=list, breaker=breaker)], timeout=1
+        "t", [Task("rag", down, timeout=1, default_factory=list, breaker=vectors)], timeout=1
     )
-    statuses = [(await run_tier(tier, {}, observers=())).tasks["rag"].status for _ in range(2)]
-    assert statuses == [TaskStatus.ERROR, TaskStatus.ERROR]
+    runs = [await run_tier(tier, {}, engine=engine, observers=()) for _ in range(2)]
+    assert [run.tasks["rag"].status for run in runs] == [TaskStatus.ERROR, TaskStatus.ERROR]
+    breaker = engine.breaker("vectors")
     assert breaker.state is BreakerState.OPEN
     start = time.perf_counter()
-    result = await run_tier(tier, {}, observers=())
+    result = await run_tier(tier, {}, engine=engine, observers=())
     fast = time.perf_counter() - start
     assert result.tasks["rag"].status is TaskStatus.CIRCUIT_OPEN
     assert result.values == {"rag": []}
@@ -58,25 +59,29 @@ async def test_failures_open_the_breaker_and_it_answers_at_once() -> None:
     async def back(state: Any) -> list[str]:
         return ["doc"]
 
-    probe = Tier("t", [Task("rag", back, timeout=1, breaker=breaker)], timeout=1)
-    assert (await run_tier(probe, {}, observers=())).tasks["rag"].status is TaskStatus.OK
+    probe = Tier("t", [Task("rag", back, timeout=1, breaker=vectors)], timeout=1)
+    probed = await run_tier(probe, {}, engine=engine, observers=())
+    assert probed.tasks["rag"].status is TaskStatus.OK
     assert breaker.state.value == "closed"
 
 
 async def test_a_timeout_counts_as_a_failure() -> None:
-    breaker = CircuitBreaker("slow", policy=BreakerPolicy(failure_threshold=1))
+    engine = Engine()
+    breaker = Breaker("slow", policy=BreakerPolicy(failure_threshold=1))
 
     async def hangs(state: Any) -> None:
         await asyncio.sleep(60)
 
     tier = Tier("t", [Task("slow", hangs, timeout=0.05, breaker=breaker)], timeout=1)
-    assert (await run_tier(tier, {}, observers=())).tasks["slow"].status is TaskStatus.TIMEOUT
+    result = await run_tier(tier, {}, engine=engine, observers=())
+    assert result.tasks["slow"].status is TaskStatus.TIMEOUT
     await asyncio.sleep(0.01)  # the abandoned task reports on its way out
-    assert breaker.state is BreakerState.OPEN
+    assert engine.breaker("slow").state is BreakerState.OPEN
 
 
 async def test_a_cancelled_loser_is_no_verdict() -> None:
-    breaker = CircuitBreaker("replica_b", policy=BreakerPolicy(failure_threshold=1))
+    engine = Engine()
+    breaker = Breaker("replica_b", policy=BreakerPolicy(failure_threshold=1))
 
     async def fast(state: Any) -> str:
         return "a"
@@ -91,7 +96,7 @@ async def test_a_cancelled_loser_is_no_verdict() -> None:
         timeout=1,
         strategy=FIRST_SUCCESS,
     )
-    result = await run_tier(tier, {}, observers=())
+    result = await run_tier(tier, {}, engine=engine, observers=())
     await asyncio.sleep(0.01)
     assert result.tasks["b"].status is TaskStatus.CANCELLED
-    assert breaker.state is BreakerState.CLOSED
+    assert engine.breaker(breaker).state is BreakerState.CLOSED

@@ -1,17 +1,23 @@
 """``Engine``: each engine keeps its own observers, stragglers, worker pool and per-task run
-state, and a run nested in a task uses the engine of the run around it."""
+state, and a run nested in a task uses the engine of the run around it. Its clock drives
+breaker and replica cool-downs: a fake one without sleeping, or the virtual loop's."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 from langgraph.types import RetryPolicy
 
 from parallel_nodes import (
+    Breaker,
+    BreakerPolicy,
+    BreakerState,
     Engine,
     Hedge,
+    OutlierDetection,
     Task,
     TaskStatus,
     Tier,
@@ -20,6 +26,7 @@ from parallel_nodes import (
 )
 from parallel_nodes._threads import SyncPool
 from parallel_nodes.diagnostics import abandoned_total, default_engine
+from tests._virtual import virtual_time
 from tests.conftest import RecordingObserver
 
 
@@ -123,3 +130,96 @@ async def test_a_retrys_backoff_sleeps_on_the_engines_sleep() -> None:
     result = await run_tier(tier, {}, engine=Engine(sleep=sleep))
     assert result.tasks["flaky"].attempts == 3
     assert slept == [0.5, 1.0]  # the backoff, handed to the engine's sleep: no real waiting
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_breaker_cools_down_on_the_engines_clock() -> None:
+    clock, calls = FakeClock(), []
+
+    async def search(state: Any) -> str:
+        calls.append(clock.now)
+        if clock.now < 30:
+            raise ConnectionError("down")
+        return "hit"
+
+    policy = BreakerPolicy(failure_threshold=1, recovery_timeout=30)
+    task = Task("search", search, timeout=1, default="", breaker=Breaker("api", policy=policy))
+    tier, engine = Tier("t", [task], timeout=1), Engine(clock=clock)
+
+    async def status() -> TaskStatus:
+        return (await run_tier(tier, {}, engine=engine, observers=())).tasks["search"].status
+
+    assert await status() is TaskStatus.ERROR
+    clock.now = 29.999
+    assert await status() is TaskStatus.CIRCUIT_OPEN
+    clock.now = 30.0
+    assert await status() is TaskStatus.OK  # the probe, on the dot
+    assert engine.breaker("api").state is BreakerState.CLOSED
+    assert calls == [0.0, 30.0]
+
+
+async def test_an_ejected_replica_cools_down_on_the_engines_clock() -> None:
+    clock, called = FakeClock(), []
+
+    async def primary(state: Any) -> str:
+        called.append("primary")
+        raise ConnectionError("primary down")
+
+    async def mirror(state: Any) -> str:
+        called.append("mirror")
+        return "ok"
+
+    outlier = OutlierDetection(consecutive_failures=1, cool_down=10.0)
+    task = Task("api", primary, timeout=1, default="", replicas=[mirror], outlier=outlier)
+    tier, engine = Tier("t", [task], timeout=1), Engine(clock=clock)
+    for _ in range(4):
+        await run_tier(tier, {}, engine=engine, observers=())
+    assert called == ["primary", "mirror", "mirror", "mirror"]  # ejected after its failure
+    clock.now = 9.999
+    await run_tier(tier, {}, engine=engine, observers=())
+    assert called[-1] == "mirror"
+    clock.now = 10.0
+    await run_tier(tier, {}, engine=engine, observers=())
+    assert called[-1] == "primary"  # its probe, when the cool-down ends
+    replicas = engine.hedge_state(task)
+    assert replicas is not None
+    assert replicas.replicas.is_ejected(0)  # it failed again
+
+
+@virtual_time
+async def test_a_breaker_opens_cools_down_and_half_opens_on_the_virtual_loop() -> None:
+    loop, up = asyncio.get_running_loop(), False
+
+    async def search(state: Any) -> str:
+        await asyncio.sleep(1.0)  # a virtual second
+        if not up:
+            raise ConnectionError("down")
+        return "hit"
+
+    policy = BreakerPolicy(failure_threshold=2, recovery_timeout=600, success_threshold=2)
+    task = Task("search", search, timeout=5, default="", breaker=Breaker("api", policy=policy))
+    tier, engine = Tier("t", [task], timeout=5), Engine()  # the default clock: the loop's
+    breaker = engine.breaker(Breaker("api", policy=policy))
+    wall = time.perf_counter()
+    for _ in range(2):
+        await run_tier(tier, {}, engine=engine, observers=())
+    assert breaker.state is BreakerState.OPEN
+    opened = loop.time()
+    refused = await run_tier(tier, {}, engine=engine, observers=())
+    assert refused.tasks["search"].status is TaskStatus.CIRCUIT_OPEN
+    await asyncio.sleep(600)  # the cool-down, in virtual time
+    up = True
+    probe = await run_tier(tier, {}, engine=engine, observers=())
+    assert probe.tasks["search"].status is TaskStatus.OK
+    assert engine.breaker("api").state is BreakerState.HALF_OPEN  # one of two probe successes
+    await run_tier(tier, {}, engine=engine, observers=())
+    assert engine.breaker("api").state is BreakerState.CLOSED
+    assert loop.time() - opened == pytest.approx(602.0)
+    assert time.perf_counter() - wall < 5.0  # ten virtual minutes, no real waiting
