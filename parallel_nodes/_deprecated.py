@@ -42,9 +42,10 @@ def metadata_with_mode(
     )
     if not isinstance(mode, str) or not mode:
         raise ConfigError("mode", "must be a non-empty label declared in code, e.g. 'research'")
-    if metadata is not None and _MODE in metadata:
+    checked = freeze_metadata(metadata)  # a bad mapping is named as without mode=
+    if _MODE in checked:
         raise ConfigError("mode", "given twice; pass only metadata={'mode': ...}")
-    return freeze_metadata({**(metadata or {}), _MODE: mode})
+    return freeze_metadata({**checked, _MODE: mode})
 
 
 def _positional(hook: Any) -> list[inspect.Parameter]:

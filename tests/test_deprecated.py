@@ -91,6 +91,14 @@ async def test_mode_and_a_mode_in_metadata_together_are_refused() -> None:
         await run_tier(_tier(), {}, mode="", observers=())
 
 
+async def test_bad_metadata_beside_mode_is_named_as_without_it() -> None:
+    with (
+        pytest.warns(DeprecationWarning, match="mode= is deprecated"),
+        pytest.raises(ConfigError, match=r"^metadata: values must be str"),
+    ):
+        await run_tier(_tier(), {}, mode="m", metadata={"n": 1}, observers=())  # type: ignore[dict-item]
+
+
 async def test_mode_joins_the_other_metadata() -> None:
     with pytest.warns(DeprecationWarning, match="mode= is deprecated"):
         result = await run_tier(_tier(), {}, mode="m", metadata={"tenant": "x"}, observers=())
