@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -63,3 +64,27 @@ def ray_session() -> Iterator[object]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis (a failure under CI=true when it is down, else a skip)."""
+    from tests._servers import require_redis
+
+    return require_redis()
+
+
+@pytest.fixture
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    """A key prefix of its own on the local Redis, its keys deleted afterwards."""
+    import redis.asyncio as redis
+
+    prefix = f"test:parallel_nodes:breaker:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

@@ -7,8 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -428,28 +427,6 @@ def _finish(*workers: Any) -> list[str]:
             if worker.poll() is None:
                 worker.kill()
             worker.communicate()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    from tests._servers import require_redis
-
-    return require_redis()
-
-
-@pytest.fixture
-async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
-    import redis.asyncio as redis
-
-    prefix = f"test:parallel_nodes:breaker:{uuid.uuid4().hex}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 @pytest.mark.redis

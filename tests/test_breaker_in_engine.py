@@ -5,8 +5,6 @@ works. The graphs are real compiled LangGraph graphs."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -102,31 +100,14 @@ async def test_two_engines_keep_two_breakers_for_one_task() -> None:
     assert one.breaker("search") is not two.breaker("search")
 
 
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[tuple[str, str]]:
-    import redis.asyncio as redis
-
-    from tests._servers import require_redis
-
-    url = require_redis()
-    prefix = f"test:parallel_nodes:engine_breaker:{uuid.uuid4().hex}:"
-    yield url, prefix
-    client = redis.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 @pytest.mark.redis
 async def test_a_redis_store_opens_the_breaker_for_both_engines(
-    redis_prefix: tuple[str, str],
+    redis_url: str,
+    redis_prefix: str,
 ) -> None:
     import redis.asyncio as redis
 
-    url, prefix = redis_prefix
+    url, prefix = redis_url, redis_prefix
     clients = [redis.Redis.from_url(url), redis.Redis.from_url(url, decode_responses=True)]
     try:
         # Two engines on two clients: the two worker processes of one deployment.
