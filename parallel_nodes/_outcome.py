@@ -57,19 +57,37 @@ def task_result(
 
     The defaults describe a task that never started (no attempt, no time).
     """
-    return TaskResult(
-        name=task.name,
-        status=status,
-        value=value if status is TaskStatus.OK else task.make_default(),
-        duration=duration,
-        attempts=attempts,
-        error=error,
-        output_key=task.output_key,
-        started=started,
-        resumed=resumed,
-        contended=contended,
-        cached=cached,
-    )
+    # Each field set through its slot: a frozen dataclass's generated __init__, called with
+    # eleven keywords, costs 3.5 µs, a tenth of a three-task tier run; this costs 1 µs.
+    # tests/test_outcome.py checks that every field of TaskResult is set here.
+    result: TaskResult = _new(TaskResult)
+    _set_name(result, task.name)
+    _set_status(result, status)
+    _set_value(result, value if status is TaskStatus.OK else task.make_default())
+    _set_duration(result, duration)
+    _set_attempts(result, attempts)
+    _set_error(result, error)
+    _set_output_key(result, task.output_key)
+    _set_started(result, started)
+    _set_resumed(result, resumed)
+    _set_contended(result, contended)
+    _set_cached(result, cached)
+    return result
+
+
+_new = object.__new__
+_SETTERS: Final = {name: getattr(TaskResult, name).__set__ for name in TaskResult.__slots__}
+_set_name = _SETTERS["name"]
+_set_status = _SETTERS["status"]
+_set_value = _SETTERS["value"]
+_set_duration = _SETTERS["duration"]
+_set_attempts = _SETTERS["attempts"]
+_set_error = _SETTERS["error"]
+_set_output_key = _SETTERS["output_key"]
+_set_started = _SETTERS["started"]
+_set_resumed = _SETTERS["resumed"]
+_set_contended = _SETTERS["contended"]
+_set_cached = _SETTERS["cached"]
 
 
 def timeout_error(

@@ -383,7 +383,8 @@ class TierRun:
         if not self.over():
             if self.tier.has_dependencies:
                 self.release(i)
-            self.pump()
+            if self.queue:
+                self.pump()
 
     def over(self) -> bool:
         """Whether the run is over: every task recorded, one ended it, or it is closing (the
