@@ -22,7 +22,10 @@ from ._errors import ConfigError
 from ._sketch import LatencySketch
 from ._values import coerce_seconds
 
-__all__ = ["Hedge", "HedgeState", "hedged_call"]
+if TYPE_CHECKING:
+    from ._slot import Slot
+
+__all__ = ["REFRESH_EVERY", "Hedge", "HedgeState", "hedged_call"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,10 +74,16 @@ class Hedge:
         object.__setattr__(self, "budget", float(budget))
 
 
+REFRESH_EVERY = 16
+"""Observations between two computations of an observed-quantile delay. The delay is asked
+on every call; sorting the sketch each time cost more than the rest of the hedge path, and
+16 new samples of 256 move a p95 little."""
+
+
 class HedgeState:
     """A task's mutable hedging record: latencies, calls and hedges so far, and its replicas."""
 
-    __slots__ = ("calls", "hedges", "replicas", "sketch")
+    __slots__ = ("_delay", "_refresh_at", "calls", "hedges", "replicas", "sketch")
 
     def __init__(
         self,
@@ -83,20 +92,32 @@ class HedgeState:
         strategy: BalanceStrategy,
         outlier: OutlierDetection | None = None,
     ) -> None:
-        self.sketch = LatencySketch(
-            min_samples=hedge.min_samples if hedge else 20, refresh_every=16
-        )
+        # Asked only every REFRESH_EVERY observations (see hedge_delay), so exact each time.
+        self.sketch = LatencySketch(min_samples=hedge.min_samples if hedge else 20)
         self.calls = 0
         self.hedges = 0
         self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(
             replicas, strategy=strategy, outlier=outlier
         )
+        self._delay: float | None = None
+        self._refresh_at = 0
+        """The sketch's ``count`` at which the observed delay is computed again."""
 
     def hedge_delay(self, hedge: Hedge | None) -> float | None:
-        """When a call should be hedged, if at all (``None``: not yet known, or no hedge)."""
+        """When a call should be hedged, if at all (``None``: not yet known, or no hedge).
+
+        An observed delay is the sketch's ``hedge.quantile``, computed again after every
+        16 new observations (before ``min_samples``, after each one) and cached between.
+        """
         if hedge is None:
             return None
-        return hedge.delay if hedge.delay is not None else self.sketch.quantile(hedge.quantile)
+        if hedge.delay is not None:
+            return hedge.delay
+        count = self.sketch.count
+        if count >= self._refresh_at:
+            delay = self._delay = self.sketch.quantile(hedge.quantile)
+            self._refresh_at = count + (1 if delay is None else REFRESH_EVERY)
+        return self._delay
 
     def may_hedge(self, hedge: Hedge) -> bool:
         """Whether one more hedge stays within the budget (checked when the delay has passed,
@@ -104,89 +125,171 @@ class HedgeState:
         return self.hedges < hedge.budget * self.calls
 
 
-async def hedged_call(
-    state: HedgeState,
-    hedge: Hedge | None,
-    call: Callable[[Callable[..., Any]], Awaitable[Any]],
-) -> Any:
-    """Call one replica; after the hedge delay, race a second one. First success wins."""
+Attempt = Callable[[Callable[..., Any], "Slot"], Awaitable[Any]]
+"""One call of a replica for a slot: the executor layer of the task's call chain."""
+
+
+async def hedged_call(state: HedgeState, hedge: Hedge | None, run_one: Attempt, slot: Slot) -> Any:
+    """Call one replica; after the hedge delay, race a second one. First success wins.
+
+    The first attempt runs in the caller's own task, under one timer; the hedge is a task of
+    its own, started only if the timer fires and the budget allows. Most calls are never
+    hedged, and this runs on every call of a hedged task: a task, a future and their callbacks
+    per call cost the median more than the hedges save the tail. A hedge that wins interrupts
+    the first attempt by cancelling the caller, as ``asyncio.timeout`` does, and the
+    cancellation is taken back before returning the hedge's result.
+    """
     loop = asyncio.get_running_loop()
     replicas = state.replicas
     state.calls += 1
     delay = state.hedge_delay(hedge)
-
-    async def attempt(i: int, t0: float) -> Any:
-        # t0 is when the call (or its hedge) was launched, not when this task first ran: the
-        # hedge timer counts from the launch, so the sketch must too, or a busy loop's start
-        # lag makes the observed p95 too short and every call look slow.
-        replicas.started(i)
-        ok = False
-        cancelled = False
-        try:
-            value = await call(replicas[i])
-            ok = True
-            return value
-        except asyncio.CancelledError:
-            cancelled = True
+    index = replicas.pick()
+    race: _Race | None = None
+    timer: asyncio.TimerHandle | None = None
+    # Timed from here, as the hedge timer is: counting from a later point would leave out the
+    # loop's lag, make the observed p95 too short and every call look slow.
+    t0 = loop.time()
+    if delay is not None and hedge is not None:
+        caller = asyncio.current_task()
+        assert caller is not None, "a hedged call runs in an asyncio task"
+        race = _Race(state, hedge, run_one, slot, caller, index)
+        timer = loop.call_at(t0 + delay, race.fire)
+    replicas.started(index)
+    ok = cancelled = False
+    try:
+        value = await run_one(replicas[index], slot)
+        ok = True
+    except asyncio.CancelledError:
+        cancelled = True
+        if race is None or race.winner is None:
             raise
-        finally:
-            elapsed = loop.time() - t0
-            replicas.finished(i, elapsed, ok=ok, cancelled=cancelled)
-            # A loser cancelled by its hedge was at least this slow: leaving it out would
-            # bias the observed p95 low, and hedge ever more often.
-            if ok or cancelled:
-                state.sketch.observe(elapsed)
+        # Ours only if no one else cancelled the caller meanwhile (asyncio.timeout's test).
+        if race.caller.uncancel() > race.cancelling:
+            raise
+        return race.winner.result()  # the hedge's value, or its interrupt
+    except GraphBubbleUp:  # an interrupt ends the call, whatever else runs
+        raise
+    except Exception as exc:
+        if race is None or race.hedge is None:
+            raise  # a hedge not yet fired is not worth waiting for
+        race.settled = True  # from now on the hedge's result is awaited, not delivered
+        if race.winner is not None:  # the first attempt swallowed our cancellation, then failed
+            race.caller.uncancel()
+            return race.winner.result()
+        if race.error is not None:  # the hedge failed first
+            raise race.error from None
+        try:
+            return await race.hedge
+        except GraphBubbleUp:
+            raise
+        except Exception:
+            raise exc from None  # both failed: the first attempt's error
+    finally:
+        elapsed = loop.time() - t0
+        replicas.finished(index, elapsed, ok=ok, cancelled=cancelled)
+        # A loser cancelled by its hedge was at least this slow: leaving it out would bias
+        # the observed p95 low, and hedge ever more often.
+        if ok or cancelled:
+            state.sketch.observe(elapsed)
+        if race is not None:
+            race.settled = True
+            if timer is not None:
+                timer.cancel()
+            if race.hedge is not None:
+                race.hedge.cancel()
+    if race is not None and race.winner is not None:
+        # The hedge won, but the first attempt swallowed our cancellation and returned.
+        race.caller.uncancel()
+        return race.winner.result()
+    return value
 
-    if delay is None or hedge is None:  # nothing to race yet: one call, in this task
-        return await attempt(replicas.pick(), loop.time())
 
-    # Callbacks and one future rather than asyncio.wait: this runs on every call of a hedged
-    # task, and asyncio.wait builds a set, a future and callbacks per wait.
-    outcome: asyncio.Future[Any] = loop.create_future()
-    running: list[asyncio.Task[Any]] = []
-    first_error: BaseException | None = None
+class _Race:
+    """One hedged call's second attempt: started when the timer fires, and its outcome."""
 
-    def settle(t: asyncio.Task[Any]) -> None:
-        nonlocal first_error
-        running.remove(t)
-        if t.cancelled():
-            return
-        exc = t.exception()  # retrieved even when the outcome is known: no unretrieved warning
-        if outcome.done():
-            return
-        if exc is None:
-            outcome.set_result(t.result())
-            return
-        if isinstance(exc, GraphBubbleUp):  # an interrupt ends the call, whatever else runs
-            outcome.set_exception(exc)
-            return
-        first_error = first_error or exc
-        if not running:  # nothing left to win; a hedge not yet fired is not worth waiting for
-            outcome.set_exception(first_error)
+    __slots__ = (
+        "caller",
+        "cancelling",
+        "error",
+        "hedge",
+        "index",
+        "policy",
+        "run_one",
+        "settled",
+        "slot",
+        "state",
+        "winner",
+    )
 
-    def launch(i: int) -> None:
-        t = loop.create_task(attempt(i, loop.time()))
-        running.append(t)
-        t.add_done_callback(settle)
+    def __init__(
+        self,
+        state: HedgeState,
+        policy: Hedge,
+        run_one: Attempt,
+        slot: Slot,
+        caller: asyncio.Task[Any],
+        index: int,
+    ) -> None:
+        self.state = state
+        self.policy = policy
+        self.run_one = run_one
+        self.slot = slot
+        self.caller = caller
+        self.cancelling = caller.cancelling()
+        self.index = index
+        self.hedge: asyncio.Task[Any] | None = None
+        self.winner: asyncio.Task[Any] | None = None
+        self.error: BaseException | None = None
+        self.settled = False
+        """The first attempt has ended: the hedge can no longer deliver its result."""
 
-    def fire() -> None:
+    def fire(self) -> None:
         # Decide one loop turn later: calls whose backend answered in this very turn (their
         # timers were due together with ours) are then done, and are not hedged for nothing.
-        loop.call_soon(decide)
+        self.caller.get_loop().call_soon(self.decide)
 
-    def decide() -> None:
-        if outcome.done() or not running or running[0].done():
+    def decide(self) -> None:
+        state = self.state
+        if self.settled or not state.may_hedge(self.policy):
             return
-        if state.may_hedge(hedge):
-            state.hedges += 1
-            launch(replicas.pick(exclude=first_index))
+        state.hedges += 1
+        index = state.replicas.pick(exclude=self.index)
+        loop = self.caller.get_loop()
+        hedge = loop.create_task(_attempt(state, index, self.run_one, self.slot, loop.time()))
+        hedge.add_done_callback(self.hedge_done)
+        self.hedge = hedge
 
-    first_index = replicas.pick()
-    launch(first_index)
-    timer = loop.call_later(delay, fire)
+    def hedge_done(self, hedge: asyncio.Task[Any]) -> None:
+        if hedge.cancelled():
+            return
+        exc = hedge.exception()  # retrieved even when too late: no unretrieved warning
+        if self.settled:
+            return
+        if exc is None or isinstance(exc, GraphBubbleUp):
+            self.winner = hedge
+            self.caller.cancel()  # interrupts the first attempt; hedged_call takes it back
+        else:
+            self.error = exc  # the first attempt may still succeed
+
+
+async def _attempt(state: HedgeState, index: int, run_one: Attempt, slot: Slot, t0: float) -> Any:
+    """A hedge: one call of replica ``index``, recorded as ``hedged_call`` records the first.
+
+    ``t0`` is when the hedge was launched, not when its task first ran (see ``hedged_call``).
+    """
+    replicas = state.replicas
+    loop = asyncio.get_running_loop()
+    replicas.started(index)
+    ok = cancelled = False
     try:
-        return await outcome
+        value = await run_one(replicas[index], slot)
+        ok = True
+        return value
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
     finally:
-        timer.cancel()
-        for t in running:
-            t.cancel()
+        elapsed = loop.time() - t0
+        replicas.finished(index, elapsed, ok=ok, cancelled=cancelled)
+        if ok or cancelled:
+            state.sketch.observe(elapsed)
