@@ -9,7 +9,9 @@ caps the share of calls that may be hedges, so a slow backend is never doubled i
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -83,7 +85,7 @@ on every call; sorting the sketch each time cost more than the rest of the hedge
 class HedgeState:
     """A task's mutable hedging record: latencies, calls and hedges so far, and its replicas."""
 
-    __slots__ = ("_delay", "_refresh_at", "calls", "hedges", "replicas", "sketch")
+    __slots__ = ("_delay", "_refresh_at", "calls", "due", "hedges", "replicas", "sketch")
 
     def __init__(
         self,
@@ -99,6 +101,8 @@ class HedgeState:
         self.replicas: ReplicaSet[Callable[..., Any]] = ReplicaSet(
             replicas, strategy=strategy, outlier=outlier
         )
+        self.due = _DueQueue()
+        """The task's calls waiting for their hedge delay, under one loop timer."""
         self._delay: float | None = None
         self._refresh_at = 0
         """The sketch's ``count`` at which the observed delay is computed again."""
@@ -145,19 +149,19 @@ async def hedged_call(state: HedgeState, hedge: Hedge | None, run_one: Attempt, 
     delay = state.hedge_delay(hedge)
     index = replicas.pick()
     race: _Race | None = None
-    timer: asyncio.TimerHandle | None = None
     # Timed from here, as the hedge timer is: counting from a later point would leave out the
     # loop's lag, make the observed p95 too short and every call look slow.
     t0 = loop.time()
     if delay is not None and hedge is not None:
         caller = asyncio.current_task()
         assert caller is not None, "a hedged call runs in an asyncio task"
-        race = _Race(state, hedge, run_one, slot, caller, index)
-        timer = loop.call_at(t0 + delay, race.fire)
+        race = _Race(state, hedge, run_one, slot, caller, index, t0 + delay)
+        if not state.due.add(race, loop):  # the queue serves another thread's loop
+            race.timer = loop.call_at(race.due, race.fire)
     replicas.started(index)
     ok = cancelled = False
     try:
-        value = await run_one(replicas[index], slot)
+        value = await run_one(replicas.replicas[index], slot)
         ok = True
     except asyncio.CancelledError:
         cancelled = True
@@ -193,8 +197,10 @@ async def hedged_call(state: HedgeState, hedge: Hedge | None, run_one: Attempt, 
             state.sketch.observe(elapsed)
         if race is not None:
             race.settled = True
-            if timer is not None:
-                timer.cancel()
+            if race.queued:
+                state.due.settled()
+            elif race.timer is not None:
+                race.timer.cancel()
             if race.hedge is not None:
                 race.hedge.cancel()
     if race is not None and race.winner is not None:
@@ -210,14 +216,17 @@ class _Race:
     __slots__ = (
         "caller",
         "cancelling",
+        "due",
         "error",
         "hedge",
         "index",
         "policy",
+        "queued",
         "run_one",
         "settled",
         "slot",
         "state",
+        "timer",
         "winner",
     )
 
@@ -229,6 +238,7 @@ class _Race:
         slot: Slot,
         caller: asyncio.Task[Any],
         index: int,
+        due: float,
     ) -> None:
         self.state = state
         self.policy = policy
@@ -237,6 +247,11 @@ class _Race:
         self.caller = caller
         self.cancelling = caller.cancelling()
         self.index = index
+        self.due = due
+        """Loop time at which the hedge is due."""
+        self.queued = False
+        """In its task's ``_DueQueue`` (else it has a ``timer`` of its own, or is due)."""
+        self.timer: asyncio.TimerHandle | None = None
         self.hedge: asyncio.Task[Any] | None = None
         self.winner: asyncio.Task[Any] | None = None
         self.error: BaseException | None = None
@@ -272,6 +287,99 @@ class _Race:
             self.error = exc  # the first attempt may still succeed
 
 
+_EARLY = 1e-6
+"""A loop timer may run up to its clock's resolution (and a float's rounding) early: calls due
+within this many seconds of the loop's time are due."""
+_COMPACT_AT = 256
+"""Calls that ended while queued, above which (and above half the queue) the queue is rebuilt
+without them, as asyncio compacts its timer heap: a long delay must not hold every call."""
+
+
+def _due_of(race: _Race) -> float:
+    return race.due
+
+
+class _DueQueue:
+    """A task's calls waiting for their hedge delay, in due order, under one loop timer.
+
+    A loop timer per call cost the hedge path a ``TimerHandle``, a context copy, and a heap
+    push and pop with Python-level comparisons, although most calls end before their delay.
+    Here a call is a deque append; one that ends first is skipped when it falls due, or
+    dropped when the queue is compacted. The queue serves one event loop at a time: a call on
+    another loop, while this one runs (in another thread), gets a timer of its own.
+    """
+
+    __slots__ = ("_loop", "_queue", "_settled", "_timer")
+
+    def __init__(self) -> None:
+        self._queue: deque[_Race] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._settled = 0
+        """Queued calls that already ended."""
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def add(self, race: _Race, loop: asyncio.AbstractEventLoop) -> bool:
+        """Queue ``race`` to be decided when due; ``False`` if another running loop owns the
+        queue (the caller then arms a timer of its own)."""
+        if self._loop is not loop:
+            if self._loop is not None and self._loop.is_running():
+                return False
+            self._serve(loop)
+        queue = self._queue
+        if queue and race.due < queue[-1].due:  # the delay went down: keep the due order
+            bisect.insort(queue, race, key=_due_of)
+            if queue[0] is race and self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        else:
+            queue.append(race)
+        race.queued = True
+        if self._timer is None:
+            self._timer = loop.call_at(queue[0].due, self._fire)
+        return True
+
+    def settled(self) -> None:
+        """A queued call ended before it fell due."""
+        self._settled += 1
+        if self._settled > _COMPACT_AT and 2 * self._settled > len(self._queue):
+            for race in self._queue:
+                race.queued = not race.settled
+            self._queue = deque(race for race in self._queue if race.queued)
+            self._settled = 0  # the timer may now be early for the head: _fire re-arms it
+
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The loop served so far is not running: a run on it has ended (asyncio.run closes
+        # it), and its calls are over, or they will not be hedged if it runs again.
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for race in self._queue:
+            race.queued = False
+        self._queue.clear()
+        self._settled = 0
+        self._loop = loop
+
+    def _fire(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        queue = self._queue
+        limit = loop.time() + _EARLY
+        while queue and queue[0].due <= limit:
+            race = queue.popleft()
+            race.queued = False
+            if race.settled:
+                self._settled -= 1
+            else:
+                race.fire()
+        while queue and queue[0].settled:  # ended early: no timer for them
+            queue.popleft().queued = False
+            self._settled -= 1
+        self._timer = loop.call_at(queue[0].due, self._fire) if queue else None
+
+
 async def _attempt(state: HedgeState, index: int, run_one: Attempt, slot: Slot, t0: float) -> Any:
     """A hedge: one call of replica ``index``, recorded as ``hedged_call`` records the first.
 
@@ -282,7 +390,7 @@ async def _attempt(state: HedgeState, index: int, run_one: Attempt, slot: Slot, 
     replicas.started(index)
     ok = cancelled = False
     try:
-        value = await run_one(replicas[index], slot)
+        value = await run_one(replicas.replicas[index], slot)
         ok = True
         return value
     except asyncio.CancelledError:

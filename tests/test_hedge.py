@@ -17,9 +17,9 @@ from langgraph.errors import GraphInterrupt
 
 from parallel_nodes import Engine, Hedge, Task, TaskStatus, Tier, run_tier
 from parallel_nodes._balance import BalanceStrategy
-from parallel_nodes._hedge import REFRESH_EVERY, HedgeState, hedged_call
+from parallel_nodes._hedge import _COMPACT_AT, REFRESH_EVERY, HedgeState, hedged_call
 from parallel_nodes.errors import ConfigError
-from tests._virtual import virtual_time
+from tests._virtual import VirtualClockLoop, virtual_time
 
 FAST, SLOW = 0.004, 0.4  # a heavy tail: 4% of calls are 100x slower
 
@@ -328,3 +328,91 @@ def test_the_observed_delay_is_cached_between_refreshes() -> None:
         assert state.hedge_delay(hedge) == pytest.approx(0.02)
     sketch.observe(1.0)
     assert state.hedge_delay(hedge) == pytest.approx(1.0)
+
+
+def _slow_first(hedged_at: list[float]) -> Any:
+    """One replica: slow in a task named "caller" (a first attempt runs in its caller's task),
+    instant in a hedge's own task, which records when it started."""
+
+    async def call(slot: Any) -> str:
+        this = asyncio.current_task()
+        assert this is not None
+        if this.get_name() == "caller":
+            await asyncio.sleep(1.0)
+            return "primary"
+        hedged_at.append(round(asyncio.get_running_loop().time(), 6))
+        return "hedge"
+
+    return call
+
+
+def _caller(state: HedgeState, hedge: Hedge) -> asyncio.Task[Any]:
+    return asyncio.create_task(_call(state, hedge), name="caller")
+
+
+@virtual_time
+async def test_calls_are_hedged_at_their_own_delay_under_one_timer() -> None:
+    loop = asyncio.get_running_loop()
+    hedged_at: list[float] = []
+    hedge = Hedge(delay=0.05, budget=1.0)
+    state = _state(hedge, _slow_first(hedged_at))
+    timers_before = len(loop._scheduled)  # type: ignore[attr-defined]
+    calls = [_caller(state, hedge) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    calls.append(_caller(state, hedge))
+    await asyncio.sleep(0)
+    # Four calls waiting for their delay, one loop timer between them (and one per sleep).
+    assert len(state.due) == 4
+    assert len(loop._scheduled) - timers_before == 1 + 4  # type: ignore[attr-defined]
+    assert await asyncio.gather(*calls) == ["hedge"] * 4
+    # Decided one loop turn after the delay, on virtual time: at 0.05 and at 0.06.
+    assert hedged_at == [0.05] * 3 + [0.06]
+    assert len(state.due) == 0
+
+
+@virtual_time
+async def test_a_shorter_delay_is_queued_before_longer_ones_already_waiting() -> None:
+    hedged_at: list[float] = []
+    long_wait, short_wait = Hedge(delay=0.5, budget=1.0), Hedge(delay=0.02, budget=1.0)
+    state = _state(long_wait, _slow_first(hedged_at))
+    first = _caller(state, long_wait)
+    await asyncio.sleep(0)
+    # As when an observed delay goes down between refreshes: due before the call ahead of it.
+    second = _caller(state, short_wait)
+    assert [await first, await second] == ["hedge", "hedge"]
+    assert hedged_at == [0.02, 0.5]
+
+
+@virtual_time
+async def test_calls_that_end_before_their_delay_do_not_pile_up() -> None:
+    async def fast(slot: Any) -> str:
+        await asyncio.sleep(0.001)
+        return "ok"
+
+    hedge = Hedge(delay=60.0, budget=1.0)  # a long delay: every call ends well before it
+    state = _state(hedge, fast)
+    for _ in range(10):
+        await asyncio.gather(*(_call(state, hedge) for _ in range(100)))
+    assert len(state.due) <= 2 * (_COMPACT_AT + 1)
+    assert state.hedges == 0
+
+
+def test_a_new_event_loop_takes_the_queue_over() -> None:
+    # The default engine outlives asyncio.run: on its next loop, calls must still be hedged.
+    hedged_at: list[float] = []
+    hedge = Hedge(delay=0.05, budget=1.0)
+    state = _state(hedge, _slow_first(hedged_at))
+
+    async def one_run() -> None:
+        assert await _caller(state, hedge) == "hedge"
+        # Ends before its delay, and leaves the queue's timer armed on this loop.
+        assert await asyncio.create_task(_call(state, hedge), name="quick") == "hedge"
+
+    for start in (0.0, 10.0):  # a monotonic clock goes on from one loop to the next
+        loop = VirtualClockLoop()
+        loop._virtual_now = start
+        try:
+            loop.run_until_complete(one_run())
+        finally:
+            loop.close()
+    assert state.hedges == 2
