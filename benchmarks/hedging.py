@@ -41,9 +41,11 @@ EXTRA_CALLS_TARGET = 0.10
 EXTRA_CALLS_GUARD = 0.15
 """``--check`` fails when hedges add more than this share of calls."""
 P50_RATIO_TARGET = 1.2
-P50_RATIO_GUARD = 1.5
+P50_RATIO_GUARD = 1.6
 """``--check`` fails when hedging (observed p95) makes the p50 more than this many times the
-unhedged p50: the hedge path's own CPU cost, which at 200 runs in flight shows in the median."""
+unhedged p50: the hedge path's own CPU cost, which at 200 runs in flight shows in the median.
+A task and a timer per call gave 1.78x on an idle machine and 2.3-2.6x at load average 6-9;
+the lean path 1.3-1.5x at that load, so 1.6 fails the first and leaves noise room."""
 ISSUE_14 = {"p99_reduction": 4.0, "extra_calls": 0.05, "p50_ratio": 1.2}
 """Issue 14's targets for the observed-p95 variant, reported beside the guarded ones."""
 CALIBRATION_WAVES = 5

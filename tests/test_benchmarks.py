@@ -84,7 +84,7 @@ def test_guards_report_a_weak_hedge() -> None:
     assert failed_guards(results) == [
         "hedging cuts the p99 by 1.50x, guard 2.0x (target 3.0x)",
         "hedging adds 20.0% calls, guard 15% (target 10%)",
-        "hedging makes the p50 1.80x the unhedged p50, guard 1.5x (target 1.2x)",
+        "hedging makes the p50 1.80x the unhedged p50, guard 1.6x (target 1.2x)",
     ]
 
 
