@@ -136,8 +136,9 @@ Attempt = Callable[[Callable[..., Any], "Slot"], Awaitable[Any]]
 async def hedged_call(state: HedgeState, hedge: Hedge | None, run_one: Attempt, slot: Slot) -> Any:
     """Call one replica; after the hedge delay, race a second one. First success wins.
 
-    The first attempt runs in the caller's own task, under one timer; the hedge is a task of
-    its own, started only if the timer fires and the budget allows. Most calls are never
+    The first attempt runs in the caller's own task, waiting for its delay in the task's
+    ``_DueQueue``; the hedge is a task of its own, started only when the delay has passed and
+    the budget allows. Most calls are never
     hedged, and this runs on every call of a hedged task: a task, a future and their callbacks
     per call cost the median more than the hedges save the tail. A hedge that wins interrupts
     the first attempt by cancelling the caller, as ``asyncio.timeout`` does, and the
@@ -172,6 +173,8 @@ async def hedged_call(state: HedgeState, hedge: Hedge | None, run_one: Attempt, 
             raise
         return race.winner.result()  # the hedge's value, or its interrupt
     except GraphBubbleUp:  # an interrupt ends the call, whatever else runs
+        if race is not None and race.winner is not None:  # our cancellation was swallowed
+            race.caller.uncancel()
         raise
     except Exception as exc:
         if race is None or race.hedge is None:

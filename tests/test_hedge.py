@@ -416,3 +416,17 @@ def test_a_new_event_loop_takes_the_queue_over() -> None:
         finally:
             loop.close()
     assert state.hedges == 2
+
+
+@virtual_time
+async def test_an_interrupt_after_a_swallowed_cancellation_leaves_no_request_behind() -> None:
+    async def stubborn(slot: Any) -> str:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(1.0)
+        raise GraphInterrupt()
+
+    hedge = Hedge(delay=0.02, budget=1.0)
+    state = _state(hedge, stubborn, _backend("replica", 0.01, []))
+    with pytest.raises(GraphInterrupt):
+        await _call(state, hedge)
+    assert _cancelling() == 0
