@@ -226,6 +226,7 @@ class _Race:
         "policy",
         "queued",
         "run_one",
+        "sent",
         "settled",
         "slot",
         "state",
@@ -260,6 +261,8 @@ class _Race:
         self.error: BaseException | None = None
         self.settled = False
         """The first attempt has ended: the hedge can no longer deliver its result."""
+        self.sent = False
+        """The hedge's task has started its call."""
 
     def fire(self) -> None:
         # Decide one loop turn later: calls whose backend answered in this very turn (their
@@ -273,12 +276,14 @@ class _Race:
         state.hedges += 1
         index = state.replicas.pick(exclude=self.index)
         loop = self.caller.get_loop()
-        hedge = loop.create_task(_attempt(state, index, self.run_one, self.slot, loop.time()))
+        hedge = loop.create_task(_attempt(self, index, loop.time()))
         hedge.add_done_callback(self.hedge_done)
         self.hedge = hedge
 
     def hedge_done(self, hedge: asyncio.Task[Any]) -> None:
         if hedge.cancelled():
+            if not self.sent:  # the first attempt ended before the hedge's task first ran:
+                self.state.hedges -= 1  # nothing was sent, so nothing counts or spends budget
             return
         exc = hedge.exception()  # retrieved even when too late: no unretrieved warning
         if self.settled:
@@ -383,11 +388,13 @@ class _DueQueue:
         self._timer = loop.call_at(queue[0].due, self._fire) if queue else None
 
 
-async def _attempt(state: HedgeState, index: int, run_one: Attempt, slot: Slot, t0: float) -> Any:
+async def _attempt(race: _Race, index: int, t0: float) -> Any:
     """A hedge: one call of replica ``index``, recorded as ``hedged_call`` records the first.
 
     ``t0`` is when the hedge was launched, not when its task first ran (see ``hedged_call``).
     """
+    race.sent = True
+    state, run_one, slot = race.state, race.run_one, race.slot
     replicas = state.replicas
     loop = asyncio.get_running_loop()
     replicas.started(index)

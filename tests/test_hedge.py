@@ -430,3 +430,24 @@ async def test_an_interrupt_after_a_swallowed_cancellation_leaves_no_request_beh
     with pytest.raises(GraphInterrupt):
         await _call(state, hedge)
     assert _cancelling() == 0
+
+
+@virtual_time
+async def test_a_hedge_cancelled_before_its_task_ran_is_not_counted() -> None:
+    backend_calls: list[str] = []
+
+    async def primary(slot: Any) -> str:
+        backend_calls.append("primary")
+        await asyncio.sleep(0.01)  # due with the hedge: it is decided as this call ends
+        return "primary"
+
+    async def replica(slot: Any) -> str:
+        backend_calls.append("replica")
+        return "replica"
+
+    hedge = Hedge(delay=0.01, budget=1.0)
+    state = _state(hedge, primary, replica)
+    assert await _call(state, hedge) == "primary"
+    await asyncio.sleep(0.1)
+    assert backend_calls == ["primary"]
+    assert state.hedges == 0  # a hedge is a call sent, not a task created
