@@ -10,7 +10,7 @@ from typing import Any
 
 from .corpus_index import RANKING_GUARD_MS, SECOND_ASK_GUARD
 from .durable import RATIO_GUARD as DURABLE_GUARD
-from .hedging import EXTRA_CALLS_GUARD, P99_REDUCTION_GUARD
+from .hedging import EXTRA_CALLS_GUARD, P50_RATIO_GUARD, P99_REDUCTION_GUARD
 from .seed_scenario import SPEEDUP_GUARD
 
 __all__ = ["SEED_VS_NATIVE_GUARD", "failed_guards"]
@@ -62,6 +62,12 @@ def failed_guards(results: dict[str, Any]) -> list[str]:
             failures.append(
                 f"hedging adds {g['extra_calls']:.1%} calls, guard {EXTRA_CALLS_GUARD:.0%} "
                 f"(target {g['extra_calls_target']:.0%})"
+            )
+        # Results written before the p50 was guarded have no ratio: nothing to check there.
+        if g.get("p50_ratio", 0.0) > P50_RATIO_GUARD:
+            failures.append(
+                f"hedging makes the p50 {g['p50_ratio']:.2f}x the unhedged p50, guard "
+                f"{P50_RATIO_GUARD}x (target {g['p50_ratio_target']}x)"
             )
     durable = results.get("durable")
     if durable is not None:

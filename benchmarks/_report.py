@@ -209,18 +209,40 @@ def _hedging(r: dict[str, Any]) -> list[str]:
         )
         for name, v in r["variants"].items()
     ]
-    lines += ["", _row("hedge", "p99 reduction", "p99.9 reduction"), _row(*["---"] * 3)]
-    lines += [
-        _row(labels.get(name, name), f"{x['p99']:.2f}x", f"{x['p999']:.2f}x")
-        for name, x in r["reductions"].items()
-    ]
+    p50_ratios = r.get("p50_ratios", {})  # absent from results written before it was measured
     lines += [
         "",
+        _row("hedge", "p99 reduction", "p99.9 reduction", "p50 / unhedged p50"),
+        _row(*["---"] * 4),
+    ]
+    lines += [
+        _row(
+            labels.get(name, name),
+            f"{x['p99']:.2f}x",
+            f"{x['p999']:.2f}x",
+            f"{p50_ratios[name]:.2f}x" if name in p50_ratios else "—",
+        )
+        for name, x in r["reductions"].items()
+    ]
+    guarded = (
         f"Guarded (observed p95): p99 cut {g['p99_reduction']:.2f}x (target ≥ "
         f"{g['p99_reduction_target']}x, guard ≥ {g['p99_reduction_guard']}x), extra calls "
         f"{g['extra_calls']:.1%} (target ≤ {g['extra_calls_target']:.0%}, guard ≤ "
-        f"{g['extra_calls_guard']:.0%}); meets target: {g['meets_target']}.",
-    ]
+        f"{g['extra_calls_guard']:.0%})"
+    )
+    if "p50_ratio" in g:
+        guarded += (
+            f", p50 {g['p50_ratio']:.2f}x the unhedged p50 (target ≤ {g['p50_ratio_target']}x, "
+            f"guard ≤ {g['p50_ratio_guard']}x)"
+        )
+    guarded += f"; meets target: {g['meets_target']}."
+    if "issue_14" in r:
+        t = r["issue_14"]["targets"]
+        guarded += (
+            f" Issue 14 (p99 cut ≥ {t['p99_reduction']}x, extra calls ≤ {t['extra_calls']:.0%}, "
+            f"p50 ≤ {t['p50_ratio']}x): {'met' if r['issue_14']['met'] else 'not met'}."
+        )
+    lines += ["", guarded]
     return lines
 
 

@@ -179,6 +179,9 @@ class ReplicaSet(Generic[T]):
             An index into :attr:`replicas`.
         """
         n = len(self.replicas)
+        if n == 1 and self.outlier is None:  # a hedged task without replicas: on every call
+            self._picks += 1
+            return 0
         if exclude is None:
             excluded: Collection[int] = ()
         elif isinstance(exclude, int):

@@ -149,12 +149,8 @@ def _hedged(
     state: HedgeState,
     run_one: Callable[[Callable[..., Any], Slot], Awaitable[Any]],
 ) -> Callable[[Slot], Awaitable[Any]]:
-    hedge = task.hedge
-
-    def call(slot: Slot) -> Awaitable[Any]:
-        return hedged_call(state, hedge, lambda fn: run_one(fn, slot))
-
-    return call
+    # A partial, not a closure with a lambda per call: this runs on every call of the task.
+    return functools.partial(hedged_call, state, task.hedge, run_one)
 
 
 def _retried(

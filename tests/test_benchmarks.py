@@ -76,12 +76,15 @@ def test_guards_report_a_weak_hedge() -> None:
                 "p99_reduction_target": 3.0,
                 "extra_calls": 0.2,
                 "extra_calls_target": 0.10,
+                "p50_ratio": 1.8,
+                "p50_ratio_target": 1.2,
             }
         }
     }
     assert failed_guards(results) == [
         "hedging cuts the p99 by 1.50x, guard 2.0x (target 3.0x)",
         "hedging adds 20.0% calls, guard 15% (target 10%)",
+        "hedging makes the p50 1.80x the unhedged p50, guard 1.6x (target 1.2x)",
     ]
 
 
@@ -95,6 +98,7 @@ def test_quick_hedging_cuts_the_tail_within_its_guard() -> None:
     guard = results["hedging"]["guard"]
     assert guard["p99_reduction"] >= hedging.P99_REDUCTION_GUARD
     assert guard["extra_calls"] <= hedging.EXTRA_CALLS_GUARD
+    assert guard["p50_ratio"] <= hedging.P50_RATIO_GUARD
     observed = results["hedging"]["variants"]["observed_p95"]
     assert observed["hedges"] > 0
     assert observed["backend_calls"] == observed["runs"] + observed["hedges"]
