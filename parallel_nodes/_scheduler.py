@@ -162,11 +162,8 @@ class TierRun:
                     result = task_result(task, TaskStatus.OK, self.kept[task.name], resumed=True)
                 else:
                     result = task_result(task, TaskStatus.SKIPPED)
-                self.ledger.record(i, result)
-                if self.over():
+                if not self.advance(i, result):
                     return
-                if self.tier.has_dependencies:
-                    self.release(i)
             if ended is None or not self.record_ended(ended):
                 return
 
@@ -177,14 +174,11 @@ class TierRun:
                 slot.release()
                 continue
             assert slot.atask is not None
-            result = self.finish(slot, slot.atask)
-            if result is not None:
-                self.ledger.record(slot.index, result)
-            slot.release()
-            if result is None or self.over():  # it ended the tier, or the run is over
+            result = self.finish(slot, slot.atask)  # None: it ended the tier
+            goes_on = result is not None and self.advance(slot.index, result)
+            slot.release()  # after recording: the tracer reads the slot's task
+            if not goes_on:
                 return False
-            if self.tier.has_dependencies:
-                self.release(slot.index)
         return True
 
     def launch(self, i: int, task: Task) -> Slot | None:
@@ -379,12 +373,17 @@ class TierRun:
 
     def settle(self, i: int, result: TaskResult) -> None:
         """Record a task's result, then end the run, close it, or go on."""
+        if self.advance(i, result) and self.queue:
+            self.pump()
+
+    def advance(self, i: int, result: TaskResult) -> bool:
+        """Record a task's result; whether the run goes on (its dependents then released)."""
         self.ledger.record(i, result)
-        if not self.over():
-            if self.tier.has_dependencies:
-                self.release(i)
-            if self.queue:
-                self.pump()
+        if self.over():
+            return False
+        if self.tier.has_dependencies:
+            self.release(i)
+        return True
 
     def over(self) -> bool:
         """Whether the run is over: every task recorded, one ended it, or it is closing (the
