@@ -10,6 +10,7 @@
 # CI=true fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export UV_COMPILE_BYTECODE=1  # as .ci/run says why: pip's bytecode, for uv's installs
 
 uv=${UV:-$(command -v uv || echo .venv/bin/uv)}
 if ! "$uv" --version >/dev/null 2>&1; then
@@ -53,6 +54,8 @@ fast_suite() {
   "$uv" venv --quiet --python "$python" "$venv"
   "$uv" pip install --quiet --python "$venv/bin/python" "$@" -e ".[all]" \
     --group test --group dashboard
+  # See .ci/run: the checkout's modules as bytecode for this Python, as pip would leave them.
+  "$venv/bin/python" -m compileall -q parallel_nodes tests benchmarks >/dev/null
   if "$venv/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider; then
     printf '== %s: passed in %d s\n' "$name" $((SECONDS - start))
   else

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from parallel_nodes import Engine, Task, TaskStatus, Tier, parallel_node, run_tier
-from parallel_nodes._threads import SyncPool
+from parallel_nodes._threads import SyncPool, run_in_thread
 from tests.conformance._graphs import one_node
 
 IDLE = 0.05  # the workers' idle timeout, shortened so the test need not wait 2 s
@@ -69,3 +69,25 @@ async def test_blocked_workers_give_a_warning_then_the_pool_recovers(
     release.set()
     healthy = Tier("healthy", [Task("a", _napper, timeout=2)], timeout=2)
     assert (await run_tier(healthy, {}, engine=engine)).values == {"a": "ok"}
+
+
+@pytest.mark.slow
+async def test_idle_workers_leave_after_every_burst_however_the_gil_is_shared() -> None:
+    # Bursts of jobs, each followed by a few ms of the loop holding the GIL (as a busy app's
+    # does, so that workers wake at their deadlines), then a pause of 20 idle timeouts. With
+    # SimpleQueue's timed get, a worker woke after its deadline now and then to find its job
+    # taken, and then waited for the next job instead of leaving: about one round in 15.
+    pool = SyncPool(idle_seconds=0.005)
+    kept = 0
+    for _ in range(60):
+        await asyncio.gather(*(run_in_thread(_one, (), pool=pool) for _ in range(30)))
+        busy_until = time.monotonic() + 0.003
+        while time.monotonic() < busy_until:
+            sum(range(1000))
+        time.sleep(0.1)  # noqa: ASYNC251 - holds the loop on purpose: idle timeouts run out
+        kept += pool.threads > 0
+    assert kept == 0, f"a worker outlived its idle timeout after {kept} of 60 bursts"
+
+
+def _one() -> int:
+    return 1
