@@ -20,7 +20,9 @@ from langgraph.types import interrupt
 from pydantic import BeforeValidator, ValidationError, WithJsonSchema
 
 from parallel_nodes import (
+    Breaker,
     CircuitBreaker,
+    Engine,
     ParallelBaseWorkflow,
     ParallelConfig,
     TierObserver,
@@ -127,8 +129,11 @@ class RagWorkflow(ParallelBaseWorkflow):
         prices: USD per million tokens, per model.
         user_id: Whose long-term memories to read and write.
         config: A ``ParallelConfig`` or a mapping of its fields.
-        observers: Tier observers; default: the Prometheus metrics.
+        observers: Tier observers; default: the engine's (the default engine's are the
+            Prometheus metrics).
         breakers: A circuit breaker per task name (see ``ParallelBaseWorkflow``).
+        on_progress: Called as ``on_progress(done, total)`` while ``corpus`` is read.
+        engine: What runs the tiers (see ``ParallelBaseWorkflow``).
 
     Example:
         >>> import asyncio
@@ -157,8 +162,9 @@ class RagWorkflow(ParallelBaseWorkflow):
         user_id: str = "default",
         config: ParallelConfig | Mapping[str, Any] | None = None,
         observers: Iterable[TierObserver] | None = None,
-        breakers: Mapping[str, CircuitBreaker] | None = None,
+        breakers: Mapping[str, Breaker | CircuitBreaker] | None = None,
         on_progress: Any = None,
+        engine: Engine | None = None,
     ) -> None:
         if retriever is not None and corpus is not None:
             raise ValueError("retriever, corpus: pass one of them, not both")
@@ -179,7 +185,7 @@ class RagWorkflow(ParallelBaseWorkflow):
         self.tool_registry: dict[str, BaseTool] = dict(zip(names, self.tools, strict=True))
         self.prices = prices or PriceTable()
         self.user_id = user_id
-        super().__init__(config=config, observers=observers, breakers=breakers)
+        super().__init__(config=config, observers=observers, breakers=breakers, engine=engine)
 
     # -- input ------------------------------------------------------------------------------
 

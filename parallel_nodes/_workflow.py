@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 
 from ._breaker import Breaker, CircuitBreaker
 from ._deprecated import adapt_observers
+from ._engine import Engine
 from ._errors import ConfigError
 from ._metadata import freeze_metadata
 from ._node import both_apis, merge_tier_records, state_update
@@ -97,21 +98,30 @@ class ParallelBaseWorkflow(ABC):
         config: ParallelConfig | Mapping[str, Any] | None = None,
         observers: Iterable[TierObserver] | None = None,
         breakers: Mapping[str, Breaker | CircuitBreaker] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         """Build the tiers from ``config``.
 
         Args:
             config: A ``ParallelConfig``, or a mapping of its fields.
-            observers: Observers for both tiers; ``None`` means the process-wide defaults
-                (the Prometheus metrics), and ``config.metrics=False`` means none.
+            observers: Observers for both tiers; ``None`` means the engine's (the default
+                engine's are the Prometheus metrics), and ``config.metrics=False`` means none.
             breakers: A circuit breaker per task name, e.g.
                 ``{"rag_retrieval": Breaker("search", policy=BreakerPolicy())}`` (the engine
                 that runs the tiers holds its state), or a ``CircuitBreaker`` instance.
+            engine: What runs both tiers: its clock, breaker store, sync worker pool, cache
+                and observers. ``None``: the engine of the run this graph is nested in, else
+                ``default_engine()``.
 
         Raises:
             pydantic.ValidationError: A config value is wrong; the error names the field.
-            ConfigError: ``breakers`` names an unknown task or holds something else.
+            ConfigError: ``breakers`` names an unknown task or holds something else, or
+                ``engine`` is not an ``Engine``.
         """
+        if engine is not None and not isinstance(engine, Engine):
+            got = type(engine).__name__
+            raise ConfigError("engine", f"must be a parallel_nodes.Engine (Engine()), not {got}")
+        self.engine = engine
         self.breakers = _check_breakers(breakers)
         # The kernel carries metadata unread; the mode is the template's notion, put there.
         self._metadata = freeze_metadata({"mode": self.mode})
@@ -210,7 +220,12 @@ class ParallelBaseWorkflow(ABC):
 
     async def _run(self, tier: Tier, state: Mapping[str, Any], runtime: Any) -> dict[str, Any]:
         result = await run_tier(
-            tier, state, runtime, metadata=self._metadata, observers=self._observers
+            tier,
+            state,
+            runtime,
+            engine=self.engine,
+            metadata=self._metadata,
+            observers=self._observers,
         )
         update: dict[str, Any] = state_update(result, tier=tier)
         return update
