@@ -33,6 +33,11 @@ QUESTIONS = (
     "What is a tier deadline?",
 )
 
+LEASE = 1.0
+"""A short lease for the tests that outlast it. It is extended every third of itself, so the
+event loop may stall for up to two thirds of it (0.67 s) before the lease is lost; on a loaded
+2-CPU machine running three suites at once, 0.3 s leases were lost to 0.2 s stalls."""
+
 
 async def test_concurrent_turns_on_one_thread_across_workers_all_land() -> None:
     dsn, redis_url = require_postgres(), require_redis()
@@ -88,10 +93,10 @@ async def test_a_turn_longer_than_the_lease_keeps_the_lock() -> None:
     client = redis.Redis.from_url(require_redis())
     prefix = f"test:{uuid.uuid4().hex}:"
     try:
-        first = ThreadLocks(client, prefix=prefix, lease=0.3, wait=0.2)
-        second = ThreadLocks(client, prefix=prefix, lease=0.3, wait=0.2)
+        first = ThreadLocks(client, prefix=prefix, lease=LEASE, wait=0.2)
+        second = ThreadLocks(client, prefix=prefix, lease=LEASE, wait=0.2)
         async with first.hold("t"):
-            await asyncio.sleep(1.2)  # four leases long
+            await asyncio.sleep(3 * LEASE)  # three leases long
             assert await client.pttl(prefix + "t") > 0
             with pytest.raises(ThreadBusyError):
                 async with second.hold("t"):
@@ -172,7 +177,7 @@ async def test_two_workers_with_a_short_lease_and_slow_turns_lose_no_turn() -> N
     settings = ServerSettings(
         postgres_url=dsn,
         redis_url=redis_url,
-        turn_lease=0.3,
+        turn_lease=LEASE,
         breaker_prefix=f"test:{uuid.uuid4().hex}:",
     )
 
@@ -193,7 +198,7 @@ async def test_two_workers_with_a_short_lease_and_slow_turns_lose_no_turn() -> N
             clients.append(await stack.enter_async_context(client))
         url = f"/v1/chat/threads/{thread}/turns"
         first = asyncio.create_task(clients[0].post(url, json={"question": QUESTIONS[0]}))
-        await asyncio.sleep(0.5)  # the first turn is inside its lock, past one lease
+        await asyncio.sleep(1.3 * LEASE)  # the first turn is inside its lock, past one lease
         second = await clients[1].post(url, json={"question": QUESTIONS[1]})
         replies = [await first, second]
     assert [r.status_code for r in replies] == [200, 200], [r.text for r in replies]
@@ -203,11 +208,12 @@ async def test_two_workers_with_a_short_lease_and_slow_turns_lose_no_turn() -> N
 
 
 class _SlowRetriever(BaseRetriever):
-    """Retrieval that takes 1.2 s: four leases of 0.3 s."""
+    """Retrieval for the first question takes three leases; for the others, no time."""
 
     def _get_relevant_documents(self, query: str, *, run_manager: Any) -> list[Document]:
         raise NotImplementedError
 
     async def _aget_relevant_documents(self, query: str, *, run_manager: Any) -> list[Document]:
-        await asyncio.sleep(1.2)
+        if query == QUESTIONS[0]:
+            await asyncio.sleep(3 * LEASE)
         return [Document(page_content="A tier runs its tasks at once.", metadata={"n": 1})]
