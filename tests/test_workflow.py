@@ -196,7 +196,7 @@ async def test_parallel_disabled_tier1() -> None:
     assert s_elapsed > 2.5 * UNIT  # three sleeps of UNIT: a floor no load can lower
     keys = ("rag_retrieval", "tool_suggestion", "memory_retrieval", "answer")
     assert {k: seq[k] for k in keys} == {k: parallel[k] for k in keys}
-    assert 0.5 < seq["parallel"]["retrieval"]["speedup"] <= 1.05
+    assert seq["parallel"]["retrieval"]["speedup"] == pytest.approx(1.0, abs=0.1)
 
 
 async def test_parallel_disabled_tier2() -> None:

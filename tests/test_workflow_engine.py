@@ -13,14 +13,10 @@ from parallel_nodes._threads import SyncPool
 from parallel_nodes.errors import ConfigError
 from parallel_nodes.modes import Mode2AutomaticWorkflow
 from tests.conftest import RecordingObserver
-from tests.test_workflow import Scripted
+from tests.test_workflow import Scripted, _statuses
 
 POLICY = BreakerPolicy(failure_threshold=2, recovery_timeout=60)
 RAG = frozenset({"rag_retrieval"})
-
-
-def _statuses(out: dict[str, Any], tier: str) -> dict[str, str]:
-    return {k: v["status"] for k, v in out["parallel"][tier]["tasks"].items()}
 
 
 async def test_the_tiers_run_on_the_engines_observers_and_pool() -> None:
